@@ -1,0 +1,133 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from products.models import Product
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class PaymentMethod(models.TextChoices):
+        COD = "cod", _("Cash on delivery")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+
+    # Filled from the row id right after insert (ME-000123); unique and never reused.
+    number = models.CharField(_("number"), max_length=20, unique=True, null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    # Copied in so the order survives the user's deletion.
+    customer_name = models.CharField(_("customer name"), max_length=255)
+    customer_email = models.EmailField(_("customer e-mail"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    payment_method = models.CharField(
+        _("payment method"), max_length=16, choices=PaymentMethod.choices
+    )
+
+    shipping_full_name = models.CharField(max_length=255)
+    shipping_address_line1 = models.CharField(max_length=255)
+    shipping_address_line2 = models.CharField(max_length=255, blank=True)
+    shipping_city = models.CharField(max_length=128)
+    shipping_postal_code = models.CharField(max_length=32)
+    shipping_country = models.CharField(max_length=2)
+    shipping_phone = models.CharField(max_length=32, blank=True)
+
+    billing_full_name = models.CharField(max_length=255)
+    billing_address_line1 = models.CharField(max_length=255)
+    billing_address_line2 = models.CharField(max_length=255, blank=True)
+    billing_city = models.CharField(max_length=128)
+    billing_postal_code = models.CharField(max_length=32)
+    billing_country = models.CharField(max_length=2)
+
+    subtotal = models.DecimalField(_("subtotal"), max_digits=12, decimal_places=2)
+    shipping_cost = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    # The one-time token of the checkout form that placed this order (double-submit guard).
+    checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    created_at = models.DateTimeField(_("placed"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="orders_order_total_gte_0"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="orders_user_newest_idx"),
+            models.Index(fields=["status", "-created_at"], name="orders_status_newest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Order #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:detail", kwargs={"number": self.number})
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="order_items",
+    )
+    product_name = models.CharField(max_length=200)
+    product_sku = models.CharField(max_length=64)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orders_orderitem_quantity_gte_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="orders_orderitem_unit_price_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_name}"
+
+
+class OrderStatusChange(models.Model):
+    """The order's status history, shown on the order page."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=Order.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Order.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="order_status_changes",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order}: {self.from_status or '—'} → {self.to_status}"

@@ -1,0 +1,42 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_creates_the_admin(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert admin.check_password("123@456")
+    assert User.objects.filter(username="admin").count() == 1
+    assert User.objects.filter(username="shopper", is_superuser=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_runs_without_debug_when_forced(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", "--force")
+    assert User.objects.filter(username="admin").exists()
+
+
+@pytest.mark.django_db
+def test_admin_can_sign_in_to_the_admin(client, settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "admin", "password": "123@456"}
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
