@@ -1,0 +1,49 @@
+import factory
+from django.core.files.base import ContentFile
+from django.utils.text import slugify
+
+from products.models import Category, Product, ProductImage
+
+
+def png_bytes(size=(64, 64), color=(200, 80, 40)) -> bytes:
+    """A real PNG image generated with Pillow."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+    parent = None
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+    sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
+    description = factory.LazyAttribute(lambda o: f"A fine {o.name.lower()}.")
+    price = "19.99"
+    category = factory.SubFactory(CategoryFactory)
+    stock = 10
+    is_active = True
+
+
+class ProductImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    image = factory.LazyFunction(lambda: ContentFile(png_bytes(), name="product.png"))
+    alt_text = factory.LazyAttribute(lambda o: o.product.name)
+    position = factory.Sequence(lambda n: n)
