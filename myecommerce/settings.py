@@ -53,6 +53,7 @@ THIRD_PARTY_APPS = [
     "axes",
     "sorl.thumbnail",
     "import_export",
+    "django_countries",
 ]
 LOCAL_APPS = [
     "accounts",
