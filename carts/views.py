@@ -1,5 +1,147 @@
-from django.views.generic import TemplateView
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, TemplateView
+
+from products.models import Product
+
+from .forms import CartAddForm, CartUpdateForm
+from .selectors import MAX_DB_ID, CartLine, cart_get_line, cart_get_summary
+from .services import (
+    CartLineNotFound,
+    ProductNotFound,
+    cart_add_product,
+    cart_remove_item,
+    cart_set_quantity,
+)
+
+
+def safe_back_url(request: HttpRequest, *, default: str) -> str:
+    """Where a POST sends the shopper back to: a safe `next`, else a safe Referer, else default."""
+    candidates = (
+        request.POST.get("next"),
+        request.GET.get("next"),
+        request.headers.get("referer"),
+    )
+    for url in candidates:
+        if url and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return url
+    return default
 
 
 class CartDetailView(TemplateView):
     template_name = "carts/cart_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cart = cart_get_summary(user=self.request.user, session=self.request.session)
+        context["cart"] = cart
+        # The navbar count comes from the lines already loaded: no extra query.
+        context["cart_count"] = cart.item_count
+        return context
+
+
+class CartActionView(FormView):
+    """A POST that changes the cart, flashes a message and goes back where it came from.
+
+    Subclasses implement `perform`, which calls a service and returns the success message.
+    Bad input and refused changes become error messages; nothing here can answer a 500.
+    """
+
+    http_method_names = ["post"]
+    form_class = forms.Form  # no input unless a subclass asks for some
+
+    def get_success_url(self) -> str:
+        return safe_back_url(self.request, default=reverse("carts:detail"))
+
+    def form_invalid(self, form):
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(self.request, error)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def form_valid(self, form):
+        try:
+            message = self.perform(form.cleaned_data)
+        except (ProductNotFound, CartLineNotFound):
+            raise Http404 from None
+        except ValidationError as exc:
+            for error in exc.messages:
+                messages.error(self.request, error)
+        else:
+            messages.success(self.request, message)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def perform(self, data: dict) -> str:
+        raise NotImplementedError
+
+
+class CartAddView(CartActionView):
+    form_class = CartAddForm
+
+    def post(self, request, *args, **kwargs):
+        # An unknown product is a 404 whatever the quantity says.
+        product_id = kwargs["product_id"]
+        self.product = (
+            Product.objects.filter(pk=product_id).first() if product_id <= MAX_DB_ID else None
+        )
+        if self.product is None:
+            raise Http404
+        return super().post(request, *args, **kwargs)
+
+    def perform(self, data: dict) -> str:
+        quantity = cart_add_product(
+            user=self.request.user,
+            session=self.request.session,
+            product_id=self.product.pk,
+            quantity=data["quantity"],
+        )
+        return _("Added %(name)s to your cart (%(quantity)d in your cart).") % {
+            "name": self.product.name,
+            "quantity": quantity,
+        }
+
+
+class CartLineActionView(CartActionView):
+    """An action on one line of the visitor's own cart: anyone else's line is a 404."""
+
+    line: CartLine
+
+    def post(self, request, *args, **kwargs):
+        line = cart_get_line(user=request.user, session=request.session, item_id=kwargs["item_id"])
+        if line is None:
+            raise Http404
+        self.line = line
+        return super().post(request, *args, **kwargs)
+
+
+class CartUpdateView(CartLineActionView):
+    form_class = CartUpdateForm
+
+    def perform(self, data: dict) -> str:
+        quantity = cart_set_quantity(
+            user=self.request.user,
+            session=self.request.session,
+            item_id=self.line.id,
+            quantity=data["quantity"],
+        )
+        if quantity == 0:
+            return _("Removed %(name)s from your cart.") % {"name": self.line.product.name}
+        return _("%(name)s: quantity updated to %(quantity)d.") % {
+            "name": self.line.product.name,
+            "quantity": quantity,
+        }
+
+
+class CartRemoveView(CartLineActionView):
+    def perform(self, data: dict) -> str:
+        product = cart_remove_item(
+            user=self.request.user, session=self.request.session, item_id=self.line.id
+        )
+        return _("Removed %(name)s from your cart.") % {"name": product.name}

@@ -1,6 +1,96 @@
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.views.generic import TemplateView
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import ListView
+
+from carts.selectors import cart_product_ids
+from carts.views import safe_back_url
+from products.models import Product
+
+from .selectors import wishlist_items
+from .services import (
+    ProductNotFound,
+    WishlistItemNotFound,
+    wishlist_add_product,
+    wishlist_move_to_cart,
+    wishlist_remove_product,
+)
 
 
-class WishlistDetailView(LoginRequiredMixin, TemplateView):
+class WishlistDetailView(LoginRequiredMixin, ListView):
     template_name = "wishlists/wishlist_detail.html"
+    context_object_name = "items"
+
+    def get_queryset(self):
+        return wishlist_items(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["cart_product_ids"] = cart_product_ids(user=self.request.user, session=None)
+        return context
+
+
+class WishlistActionView(View):
+    """A POST that changes the wishlist, flashes a message and goes back where it came from.
+
+    A guest is sent to sign in and then back to the page they were on (not to this POST-only
+    URL, which would answer a GET with 405).
+    """
+
+    http_method_names = ["post"]
+
+    def get_success_url(self) -> str:
+        return safe_back_url(self.request, default=reverse("wishlists:detail"))
+
+    def post(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            messages.info(request, _("Sign in to keep a wishlist."))
+            return redirect_to_login(self.get_success_url())
+        try:
+            message = self.perform(kwargs["product_id"])
+        except (ProductNotFound, WishlistItemNotFound):
+            raise Http404 from None
+        except ValidationError as exc:
+            for error in exc.messages:
+                messages.error(request, error)
+        else:
+            messages.success(request, message)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def perform(self, product_id: int) -> str:
+        raise NotImplementedError
+
+    def product_name(self, product_id: int) -> str:
+        return Product.objects.values_list("name", flat=True).get(pk=product_id)
+
+
+class WishlistAddView(WishlistActionView):
+    def perform(self, product_id: int) -> str:
+        created = wishlist_add_product(user=self.request.user, product_id=product_id)
+        name = self.product_name(product_id)
+        if created:
+            return _("Added %(name)s to your wishlist.") % {"name": name}
+        return _("%(name)s is already in your wishlist.") % {"name": name}
+
+
+class WishlistRemoveView(WishlistActionView):
+    def perform(self, product_id: int) -> str:
+        removed = wishlist_remove_product(user=self.request.user, product_id=product_id)
+        name = self.product_name(product_id)
+        if removed:
+            return _("Removed %(name)s from your wishlist.") % {"name": name}
+        return _("%(name)s was not in your wishlist.") % {"name": name}
+
+
+class WishlistMoveToCartView(WishlistActionView):
+    def perform(self, product_id: int) -> str:
+        added = wishlist_move_to_cart(user=self.request.user, product_id=product_id)
+        name = self.product_name(product_id)
+        if added:
+            return _("Moved %(name)s to your cart.") % {"name": name}
+        return _("%(name)s is already in your cart; it has left your wishlist.") % {"name": name}

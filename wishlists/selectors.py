@@ -1,0 +1,21 @@
+from django.db.models import QuerySet
+
+from carts.selectors import images_prefetch
+
+from .models import WishlistItem
+
+
+def wishlist_items(*, user) -> QuerySet[WishlistItem]:
+    """The user's wishlist, newest first, with products, categories and images: two queries."""
+    return (
+        WishlistItem.objects.filter(user=user)
+        .select_related("product", "product__category")
+        .prefetch_related(images_prefetch("product__images"))
+    )
+
+
+def wishlist_product_ids(*, user) -> set[int]:
+    """Ids of the products in the user's wishlist, in one query (none for a guest)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    return set(WishlistItem.objects.filter(user=user).values_list("product_id", flat=True))

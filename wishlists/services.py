@@ -1,0 +1,77 @@
+"""The wishlist's rules. A wishlist belongs to a signed-in user; guests have none."""
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from carts.models import CartItem
+from carts.selectors import MAX_DB_ID
+from carts.services import ProductNotFound, cart_add_product
+from products.models import Product
+
+from .models import WishlistItem
+
+__all__ = [
+    "ProductNotFound",
+    "WishlistItemNotFound",
+    "wishlist_add_product",
+    "wishlist_move_to_cart",
+    "wishlist_remove_product",
+]
+
+
+class WishlistItemNotFound(ObjectDoesNotExist):
+    """The product is not in this user's wishlist."""
+
+
+def _get_product(product_id: int) -> Product:
+    product = Product.objects.filter(pk=product_id).first() if 0 < product_id <= MAX_DB_ID else None
+    if product is None:
+        raise ProductNotFound
+    return product
+
+
+def wishlist_add_product(*, user, product_id: int) -> bool:
+    """Put a product on the user's wishlist; True if it was not there already.
+
+    Adding twice is harmless. Out-of-stock products are welcome (that is what wishlists are
+    for); products withdrawn from sale are not.
+    """
+    product = _get_product(product_id)
+    if not product.is_active:
+        raise ValidationError(
+            _("Sorry, %(name)s is no longer available.") % {"name": product.name},
+            code="inactive",
+        )
+    # get_or_create retries the read if a concurrent request created the row first.
+    _item, created = WishlistItem.objects.get_or_create(user=user, product=product)
+    return created
+
+
+def wishlist_remove_product(*, user, product_id: int) -> bool:
+    """Take a product off the user's wishlist; True if it was there."""
+    _get_product(product_id)
+    deleted, _details = WishlistItem.objects.filter(user=user, product_id=product_id).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def wishlist_move_to_cart(*, user, product_id: int) -> bool:
+    """Move a wished-for product into the user's cart (one unit, stock permitting).
+
+    Returns True if a unit was added, False if the product was already in the cart (then it
+    only leaves the wishlist). A refused add raises `ValidationError` and the wishlist keeps
+    the product.
+    """
+    item = (
+        WishlistItem.objects.select_for_update().filter(user=user, product_id=product_id).first()
+        if 0 < product_id <= MAX_DB_ID
+        else None
+    )
+    if item is None:
+        raise WishlistItemNotFound
+    added = not CartItem.objects.filter(cart__user=user, product_id=product_id).exists()
+    if added:
+        cart_add_product(user=user, product_id=product_id, quantity=1)
+    item.delete()
+    return added
