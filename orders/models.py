@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from products.models import Product
 
@@ -79,6 +80,23 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"number": self.number})
+
+    @property
+    def shipping_country_name(self) -> str:
+        return countries.name(self.shipping_country) or self.shipping_country
+
+    @property
+    def billing_country_name(self) -> str:
+        return countries.name(self.billing_country) or self.billing_country
+
+    @property
+    def is_pending(self) -> bool:
+        """Only a pending order may be cancelled by its customer."""
+        return self.status == self.Status.PENDING
+
+    @property
+    def is_bank_transfer(self) -> bool:
+        return self.payment_method == self.PaymentMethod.BANK_TRANSFER
 
 
 class OrderItem(models.Model):

@@ -1,0 +1,370 @@
+"""Writes of the orders app: placing an order, changing its status, cancelling it.
+
+Modelled on django-oscar's `OrderCreator.place_order`: refuse an empty basket, do every write
+in one transaction, take stock rows in product-id order so concurrent checkouts cannot
+deadlock, change stock with one conditional UPDATE per line, copy names and prices into the
+order lines, and send mail only after commit.
+"""
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from carts.models import CartItem
+from products.models import Product, StockMovement
+from products.services import InsufficientStock, product_stock_adjust
+
+from .models import Order, OrderItem, OrderStatusChange
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+
+# Where each status may go next. Cancelling gives the stock back (see order_set_status).
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Order.Status.PENDING: frozenset({Order.Status.PAID, Order.Status.CANCELLED}),
+    Order.Status.PAID: frozenset({Order.Status.SHIPPED, Order.Status.CANCELLED}),
+    Order.Status.SHIPPED: frozenset({Order.Status.DELIVERED}),
+    Order.Status.DELIVERED: frozenset(),
+    Order.Status.CANCELLED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address as entered at checkout; copied field by field into the order."""
+
+    full_name: str
+    address_line1: str
+    city: str
+    postal_code: str
+    country: str
+    address_line2: str = ""
+    phone: str = ""
+
+
+class OrderAlreadyPlaced(Exception):
+    """The checkout token was already used: the form was submitted twice.
+
+    Carries the order the first submit placed, so the caller can send the shopper there.
+    """
+
+    def __init__(self, order: Order):
+        super().__init__(f"Order {order.number} was already placed with this checkout token.")
+        self.order = order
+
+
+def money(value: Decimal) -> Decimal:
+    """Round an amount to whole cents, the one rounding rule for order totals."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def order_number_for(pk: int) -> str:
+    return f"ME-{pk:06d}"
+
+
+# ------------------------------------------------------------------------------
+# Placing an order
+# ------------------------------------------------------------------------------
+def order_place(
+    *,
+    user: User,
+    shipping_address: Address,
+    billing_address: Address | None = None,
+    payment_method: str,
+    checkout_token: str,
+) -> Order:
+    """Turn the user's cart into a pending order, all or nothing.
+
+    Raises ValidationError (one message per problem line, naming it) when the cart is empty or
+    a line is inactive or short; then nothing has changed. Raises OrderAlreadyPlaced when an
+    order was already placed with `checkout_token` (a double submit).
+    `billing_address=None` means billing is the same as shipping.
+    """
+    if payment_method not in Order.PaymentMethod.values:
+        raise ValidationError(_("Choose a payment method."), code="invalid_payment_method")
+    if not checkout_token:
+        raise ValidationError(_("The checkout form has expired."), code="missing_token")
+    try:
+        return _order_place(
+            user=user,
+            shipping=shipping_address,
+            billing=billing_address or shipping_address,
+            payment_method=payment_method,
+            checkout_token=checkout_token,
+        )
+    except IntegrityError:
+        # The unique checkout_token lost a race with a concurrent submit of the same form.
+        existing = _order_for_token(user=user, checkout_token=checkout_token)
+        if existing is None:
+            raise
+        raise OrderAlreadyPlaced(existing) from None
+
+
+def _order_for_token(*, user: User, checkout_token: str) -> Order | None:
+    return Order.objects.filter(user=user, checkout_token=checkout_token).first()
+
+
+@transaction.atomic
+def _order_place(
+    *,
+    user: User,
+    shipping: Address,
+    billing: Address,
+    payment_method: str,
+    checkout_token: str,
+) -> Order:
+    lines = list(
+        CartItem.objects.filter(cart__user=user).select_related("product").order_by("product_id")
+    )
+    if not lines:
+        # A second submit arriving after the first committed finds the cart already empty.
+        if existing := _order_for_token(user=user, checkout_token=checkout_token):
+            raise OrderAlreadyPlaced(existing)
+        raise ValidationError(_("Your cart is empty."), code="empty_cart")
+
+    # Lock the products in id order (a fixed order, so two checkouts cannot deadlock) and read
+    # their current price, state and stock. SQLite ignores the lock; the conditional UPDATE in
+    # product_stock_adjust below is the real guard there.
+    products = Product.objects.select_for_update().in_bulk(
+        sorted(line.product_id for line in lines)
+    )
+    # A concurrent submit of this very form may have committed while we waited for the locks.
+    if existing := _order_for_token(user=user, checkout_token=checkout_token):
+        raise OrderAlreadyPlaced(existing)
+
+    _check_lines(lines, products)
+
+    subtotal = money(sum((products[ln.product_id].price * ln.quantity for ln in lines), Decimal(0)))
+    shipping_cost = Decimal("0.00")
+    order = Order.objects.create(
+        user=user,
+        customer_name=user.get_full_name() or user.username,
+        customer_email=user.email,
+        status=Order.Status.PENDING,
+        payment_method=payment_method,
+        **_address_fields("shipping", shipping, with_phone=True),
+        **_address_fields("billing", billing, with_phone=False),
+        subtotal=subtotal,
+        shipping_cost=shipping_cost,
+        total=money(subtotal + shipping_cost),
+        currency=settings.STORE_CURRENCY,
+        checkout_token=checkout_token,
+    )
+    # The number comes from the row id, so it is unique and never reused.
+    order.number = order_number_for(order.pk)
+    order.save(update_fields=["number"])
+
+    items = []
+    for line in lines:  # already in product-id order
+        product = products[line.product_id]
+        try:
+            product_stock_adjust(
+                product_id=product.pk,
+                change=-line.quantity,
+                reason=StockMovement.Reason.ORDER_PLACED,
+                by=user,
+                note=_("Order %(number)s") % {"number": order.number},
+            )
+        except InsufficientStock:
+            # Only reachable if the stock moved after the check above (never on PostgreSQL,
+            # where the rows are locked); the atomic block undoes everything.
+            raise ValidationError(
+                _("“%(name)s”: not enough stock left.") % {"name": product.name},
+                code="insufficient_stock",
+            ) from None
+        items.append(
+            OrderItem(
+                order=order,
+                product=product,
+                product_name=product.name,
+                product_sku=product.sku,
+                unit_price=product.price,
+                quantity=line.quantity,
+                line_total=money(product.price * line.quantity),
+            )
+        )
+    OrderItem.objects.bulk_create(items)
+    OrderStatusChange.objects.create(
+        order=order, from_status="", to_status=Order.Status.PENDING, changed_by=user
+    )
+    CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+
+    transaction.on_commit(lambda: order_send_confirmation(order_id=order.pk), robust=True)
+    return order
+
+
+def _check_lines(lines: list[CartItem], products: dict[int, Product]) -> None:
+    """Refuse the whole cart if any line cannot be sold, naming every such line."""
+    problems = []
+    for line in lines:
+        product = products.get(line.product_id)
+        if product is None or not product.is_active:
+            name = product.name if product else line.product.name
+            problems.append(
+                ValidationError(
+                    _("“%(name)s” is no longer available; please remove it from your cart.")
+                    % {"name": name},
+                    code="inactive",
+                )
+            )
+        elif product.stock < line.quantity:
+            if product.stock == 0:
+                message = _("“%(name)s” is out of stock; please remove it from your cart.") % {
+                    "name": product.name
+                }
+            else:
+                message = _(
+                    "“%(name)s”: only %(stock)d left in stock, but your cart has %(quantity)d."
+                ) % {"name": product.name, "stock": product.stock, "quantity": line.quantity}
+            problems.append(ValidationError(message, code="insufficient_stock"))
+    if problems:
+        raise ValidationError(problems)
+
+
+def _address_fields(prefix: str, address: Address, *, with_phone: bool) -> dict[str, str]:
+    fields = {
+        f"{prefix}_full_name": address.full_name,
+        f"{prefix}_address_line1": address.address_line1,
+        f"{prefix}_address_line2": address.address_line2,
+        f"{prefix}_city": address.city,
+        f"{prefix}_postal_code": address.postal_code,
+        f"{prefix}_country": address.country,
+    }
+    if with_phone:
+        fields[f"{prefix}_phone"] = address.phone
+    return fields
+
+
+# ------------------------------------------------------------------------------
+# Status changes
+# ------------------------------------------------------------------------------
+def order_set_status(*, order: Order, to_status: str, by: User | None) -> Order:
+    """Move an order to `to_status`, record it in the history and e-mail the customer.
+
+    pending → paid → shipped → delivered, or cancelled from pending or paid (the stock goes
+    back). Any other move raises ValidationError. The order row is locked first, so two
+    concurrent cancels cannot both restock.
+    """
+    return _order_transition(order=order, to_status=to_status, by=by)
+
+
+def order_cancel(*, order: Order, by: User) -> Order:
+    """The customer's own cancel: only their order, only while it is pending; stock goes back."""
+    if order.user_id != by.pk and not by.is_staff:
+        raise PermissionDenied(_("You can only cancel your own orders."))
+    return _order_transition(
+        order=order,
+        to_status=Order.Status.CANCELLED,
+        by=by,
+        only_from=frozenset({Order.Status.PENDING}),
+    )
+
+
+@transaction.atomic
+def _order_transition(
+    *, order: Order, to_status: str, by: User | None, only_from: frozenset[str] | None = None
+) -> Order:
+    # The status is read under the row lock: a concurrent change waits here, then sees ours.
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    from_status = locked.status
+    if only_from is not None and from_status not in only_from:
+        raise ValidationError(
+            _("Order %(number)s can no longer be cancelled: it is %(status)s.")
+            % {"number": locked.number, "status": Order.Status(from_status).label.lower()},
+            code="not_pending",
+        )
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, ()):
+        to_label = Order.Status(to_status).label if to_status in Order.Status.values else to_status
+        raise ValidationError(
+            _("Order %(number)s cannot go from “%(from)s” to “%(to)s”.")
+            % {"number": locked.number, "from": Order.Status(from_status).label, "to": to_label},
+            code="invalid_transition",
+        )
+
+    if to_status == Order.Status.CANCELLED:
+        _restock(order=locked, by=by)
+
+    locked.status = to_status
+    locked.save(update_fields=["status", "updated_at"])
+    OrderStatusChange.objects.create(
+        order=locked, from_status=from_status, to_status=to_status, changed_by=by
+    )
+    transaction.on_commit(
+        lambda: order_send_status_email(order_id=locked.pk, from_status=from_status),
+        robust=True,
+    )
+    # Keep the caller's instance true to the database.
+    order.status, order.updated_at = locked.status, locked.updated_at
+    return order
+
+
+def _restock(*, order: Order, by: User | None) -> None:
+    # Product-id order, as at checkout; lines whose product was deleted have nothing to restock.
+    items = order.items.filter(product__isnull=False).order_by("product_id", "pk")
+    for item in items:
+        product_stock_adjust(
+            product_id=item.product_id,
+            change=item.quantity,
+            reason=StockMovement.Reason.ORDER_CANCELLED,
+            by=by,
+            note=_("Order %(number)s cancelled") % {"number": order.number},
+        )
+
+
+# ------------------------------------------------------------------------------
+# E-mail (always after commit; a broken mail server never undoes an order)
+# ------------------------------------------------------------------------------
+def _send(*, order: Order, subject: str, template: str, context: dict) -> bool:
+    context = {
+        "order": order,
+        "items": list(order.items.all()),
+        "STORE_NAME": settings.STORE_NAME,
+        "bank_transfer_instructions": settings.STORE_BANK_TRANSFER_INSTRUCTIONS,
+        **context,
+    }
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"orders/email/{template}.txt", context),
+        to=[order.customer_email],
+    )
+    message.attach_alternative(
+        render_to_string(f"orders/email/{template}.html", context), "text/html"
+    )
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Could not send the %s e-mail for order %s", template, order.number)
+        return False
+    return True
+
+
+def order_send_confirmation(*, order_id: int) -> bool:
+    order = Order.objects.get(pk=order_id)
+    return _send(
+        order=order,
+        subject=_("Your order %(number)s at %(store)s")
+        % {"number": order.number, "store": settings.STORE_NAME},
+        template="order_confirmation",
+        context={},
+    )
+
+
+def order_send_status_email(*, order_id: int, from_status: str = "") -> bool:
+    order = Order.objects.get(pk=order_id)
+    return _send(
+        order=order,
+        subject=_("Your order %(number)s is now %(status)s")
+        % {"number": order.number, "status": order.get_status_display().lower()},
+        template="order_status_changed",
+        context={"from_status": from_status},
+    )

@@ -1,0 +1,74 @@
+import uuid
+from decimal import Decimal
+
+import factory
+
+from accounts.tests.factories import UserFactory
+from orders.models import Order, OrderItem
+from orders.services import Address, order_number_for
+from products.tests.factories import ProductFactory
+
+
+def address(**overrides) -> Address:
+    """A complete shipping address; pass fields to change."""
+    values = {
+        "full_name": "Ada Lovelace",
+        "address_line1": "12 St James's Square",
+        "address_line2": "Flat 3",
+        "city": "London",
+        "postal_code": "SW1Y 4JH",
+        "country": "GB",
+        "phone": "+44 20 7946 0000",
+    }
+    return Address(**{**values, **overrides})
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order written directly (no stock taken); use order_place for the real thing."""
+
+    class Meta:
+        model = Order
+
+    user = factory.SubFactory(UserFactory)
+    customer_name = factory.LazyAttribute(lambda o: o.user.get_full_name() if o.user else "Guest")
+    customer_email = factory.LazyAttribute(lambda o: o.user.email if o.user else "gone@example.com")
+    status = Order.Status.PENDING
+    payment_method = Order.PaymentMethod.COD
+    shipping_full_name = "Ada Lovelace"
+    shipping_address_line1 = "12 St James's Square"
+    shipping_city = "London"
+    shipping_postal_code = "SW1Y 4JH"
+    shipping_country = "GB"
+    billing_full_name = "Ada Lovelace"
+    billing_address_line1 = "12 St James's Square"
+    billing_city = "London"
+    billing_postal_code = "SW1Y 4JH"
+    billing_country = "GB"
+    subtotal = "19.99"
+    total = "19.99"
+    currency = "USD"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        order = super()._create(model_class, *args, **kwargs)
+        if not order.number:
+            order.number = order_number_for(order.pk)
+            order.save(update_fields=["number"])
+        return order
+
+
+class OrderItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    product_name = factory.LazyAttribute(lambda o: o.product.name if o.product else "Gone")
+    product_sku = factory.LazyAttribute(lambda o: o.product.sku if o.product else "GONE")
+    unit_price = "19.99"
+    quantity = 1
+    line_total = factory.LazyAttribute(lambda o: str(o.quantity * Decimal(o.unit_price)))

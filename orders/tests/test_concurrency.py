@@ -1,0 +1,128 @@
+"""Real concurrent checkouts and cancels, each thread with its own database connection.
+
+SQLite serialises writers and ignores row locks, so these only say something on PostgreSQL.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connections
+
+from accounts.tests.factories import UserFactory
+from carts.tests.factories import CartItemFactory
+from orders.models import Order
+from orders.services import OrderAlreadyPlaced, order_cancel, order_place
+from orders.tests.factories import address, new_token
+from products.models import Product, StockMovement
+from products.tests.factories import ProductFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+TIMEOUT = 60
+
+
+def run_at_once(callables) -> list[tuple[str, object]]:
+    """Start every callable on its own thread at the same moment; collect (outcome, value)."""
+    barrier = threading.Barrier(len(callables))
+    results: list[tuple[str, object]] = [("not run", None)] * len(callables)
+
+    def worker(index, fn):
+        try:
+            barrier.wait(timeout=TIMEOUT)
+            results[index] = ("ok", fn())
+        except ValidationError as exc:
+            results[index] = ("refused", exc)
+        except Exception as exc:  # a deadlock or anything else unexpected
+            results[index] = ("error", exc)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(callables)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (lock wait?)"
+    return results
+
+
+def test_twenty_shoppers_racing_for_five_units_make_exactly_five_orders():
+    product = ProductFactory(name="Limited print", stock=5)
+    users = [UserFactory() for _ in range(20)]
+    for user in users:
+        CartItemFactory(cart__user=user, product=product, quantity=1)
+
+    def checkout(user):
+        return lambda: order_place(
+            user=user,
+            shipping_address=address(),
+            payment_method=Order.PaymentMethod.COD,
+            checkout_token=new_token(),
+        )
+
+    results = run_at_once([checkout(user) for user in users])
+
+    outcomes = Counter(outcome for outcome, _ in results)
+    errors = [value for outcome, value in results if outcome == "error"]
+    assert errors == []  # in particular, no deadlock
+    assert outcomes == {"ok": 5, "refused": 15}
+    for outcome, value in results:
+        if outcome == "refused":
+            assert value.messages == [
+                "“Limited print” is out of stock; please remove it from your cart."
+            ]
+    assert Order.objects.count() == 5
+    assert Product.objects.get(pk=product.pk).stock == 0
+    placed = StockMovement.objects.filter(product=product, reason=StockMovement.Reason.ORDER_PLACED)
+    assert placed.count() == 5
+    assert sorted(placed.values_list("resulting_stock", flat=True)) == [0, 1, 2, 3, 4]
+    assert len(set(Order.objects.values_list("number", flat=True))) == 5
+
+
+def test_two_submits_of_the_same_form_at_once_make_one_order():
+    product = ProductFactory(stock=5)
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+    token = new_token()
+
+    def submit():
+        try:
+            return order_place(
+                user=user,
+                shipping_address=address(),
+                payment_method=Order.PaymentMethod.COD,
+                checkout_token=token,
+            )
+        except OrderAlreadyPlaced as exc:
+            return exc.order
+
+    results = run_at_once([submit, submit])
+
+    assert [outcome for outcome, _ in results] == ["ok", "ok"]
+    assert results[0][1] == results[1][1]
+    assert Order.objects.count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def test_two_cancels_at_once_restock_once():
+    product = ProductFactory(stock=5)
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+    order = order_place(
+        user=user,
+        shipping_address=address(),
+        payment_method=Order.PaymentMethod.COD,
+        checkout_token=new_token(),
+    )
+
+    def cancel():
+        return order_cancel(order=Order.objects.get(pk=order.pk), by=user)
+
+    results = run_at_once([cancel, cancel])
+
+    assert sorted(outcome for outcome, _ in results) == ["ok", "refused"]
+    assert Product.objects.get(pk=product.pk).stock == 5
+    assert StockMovement.objects.filter(reason=StockMovement.Reason.ORDER_CANCELLED).count() == 1
+    assert Order.objects.get(pk=order.pk).status == Order.Status.CANCELLED

@@ -1,0 +1,502 @@
+import logging
+import re
+import smtplib
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.factories import StaffFactory, UserFactory
+from carts.models import CartItem
+from carts.tests.factories import CartItemFactory
+from orders.models import Order, OrderItem
+from orders.services import (
+    OrderAlreadyPlaced,
+    order_cancel,
+    order_place,
+    order_set_status,
+)
+from orders.tests.factories import OrderFactory, address, new_token
+from products.models import Product, StockMovement
+from products.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+S = Order.Status
+
+
+class SMTPDownBackend(BaseEmailBackend):
+    """A mail server that refuses every message."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+class ConnectionRefusedBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def place(user, **overrides):
+    kwargs = {
+        "user": user,
+        "shipping_address": address(),
+        "payment_method": Order.PaymentMethod.COD,
+        "checkout_token": new_token(),
+        **overrides,
+    }
+    return order_place(**kwargs)
+
+
+def stock_of(product) -> int:
+    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+
+
+# ------------------------------------------------------------------------------
+# order_place
+# ------------------------------------------------------------------------------
+def test_placing_an_order_copies_the_cart_lines_and_takes_the_stock():
+    user = UserFactory(first_name="Ada", last_name="Lovelace")
+    mug = ProductFactory(name="Blue mug", sku="MUG-1", price="12.50", stock=5)
+    pen = ProductFactory(name="Pen", sku="PEN-1", price="1.99", stock=10)
+    CartItemFactory(cart__user=user, product=mug, quantity=2)
+    CartItemFactory(cart__user=user, product=pen, quantity=3)
+
+    order = place(user, checkout_token="tok-1")
+
+    order.refresh_from_db()
+    assert re.fullmatch(r"ME-\d{6}", order.number)
+    assert order.number == f"ME-{order.pk:06d}"
+    assert order.status == S.PENDING
+    assert (order.customer_name, order.customer_email) == ("Ada Lovelace", user.email)
+    assert order.subtotal == Decimal("30.97") and order.total == Decimal("30.97")
+    assert order.currency == "USD"
+    assert order.checkout_token == "tok-1"
+    items = list(order.items.order_by("product_sku"))
+    assert [
+        (i.product_name, i.product_sku, i.unit_price, i.quantity, i.line_total) for i in items
+    ] == [
+        ("Blue mug", "MUG-1", Decimal("12.50"), 2, Decimal("25.00")),
+        ("Pen", "PEN-1", Decimal("1.99"), 3, Decimal("5.97")),
+    ]
+    assert (stock_of(mug), stock_of(pen)) == (3, 7)
+    movements = StockMovement.objects.filter(reason=StockMovement.Reason.ORDER_PLACED)
+    assert sorted((m.product_id, m.change, m.resulting_stock) for m in movements) == sorted(
+        [(mug.pk, -2, 3), (pen.pk, -3, 7)]
+    )
+    assert all(order.number in m.note and m.created_by == user for m in movements)
+    assert not CartItem.objects.filter(cart__user=user).exists()
+    history = list(order.status_changes.values_list("from_status", "to_status", "changed_by"))
+    assert history == [("", S.PENDING, user.pk)]
+
+
+def test_billing_defaults_to_the_shipping_address():
+    user = UserFactory()
+    CartItemFactory(cart__user=user)
+    order = place(user, shipping_address=address(full_name="Ship To", city="Paris", country="FR"))
+    assert (order.billing_full_name, order.billing_city, order.billing_country) == (
+        "Ship To",
+        "Paris",
+        "FR",
+    )
+    assert order.shipping_phone == "+44 20 7946 0000"
+
+
+def test_a_separate_billing_address_is_kept():
+    user = UserFactory()
+    CartItemFactory(cart__user=user)
+    order = place(
+        user, billing_address=address(full_name="Bill Payer", city="Berlin", country="DE")
+    )
+    assert (order.shipping_city, order.billing_full_name, order.billing_city) == (
+        "London",
+        "Bill Payer",
+        "Berlin",
+    )
+
+
+def test_an_empty_cart_is_refused():
+    user = UserFactory()
+    with pytest.raises(ValidationError) as exc:
+        place(user)
+    assert exc.value.error_list[0].code == "empty_cart"
+    assert not Order.objects.exists()
+
+
+def test_another_users_cart_is_not_ordered():
+    user, other = UserFactory(), UserFactory()
+    CartItemFactory(cart__user=other)
+    with pytest.raises(ValidationError):
+        place(user)
+    assert CartItem.objects.filter(cart__user=other).count() == 1
+
+
+def test_a_short_line_refuses_the_whole_order_and_names_the_line():
+    user = UserFactory()
+    fine = ProductFactory(name="Plenty", stock=10)
+    short = ProductFactory(name="Scarce widget", stock=2)
+    CartItemFactory(cart__user=user, product=fine, quantity=1)
+    CartItemFactory(cart__user=user, product=short, quantity=3)
+
+    with pytest.raises(ValidationError) as exc:
+        place(user)
+
+    assert exc.value.messages == ["“Scarce widget”: only 2 left in stock, but your cart has 3."]
+    assert exc.value.error_list[0].code == "insufficient_stock"
+    # Nothing at all changed.
+    assert (stock_of(fine), stock_of(short)) == (10, 2)
+    assert not Order.objects.exists() and not OrderItem.objects.exists()
+    assert not StockMovement.objects.exists()
+    assert CartItem.objects.filter(cart__user=user).count() == 2
+
+
+def test_an_out_of_stock_line_says_so():
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(name="Gone lamp", stock=0))
+    with pytest.raises(ValidationError) as exc:
+        place(user)
+    assert exc.value.messages == ["“Gone lamp” is out of stock; please remove it from your cart."]
+
+
+def test_an_inactive_product_refuses_the_order():
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(name="Retired chair", is_active=False))
+    CartItemFactory(cart__user=user, product=ProductFactory(name="Scarce", stock=0))
+    with pytest.raises(ValidationError) as exc:
+        place(user)
+    assert sorted(e.code for e in exc.value.error_list) == ["inactive", "insufficient_stock"]
+    assert any("Retired chair" in m and "no longer available" in m for m in exc.value.messages)
+    assert not Order.objects.exists()
+
+
+def test_the_price_at_checkout_is_used_not_the_price_when_added_to_the_cart():
+    user = UserFactory()
+    product = ProductFactory(price="10.00")
+    CartItemFactory(cart__user=user, product=product, quantity=1)
+    Product.objects.filter(pk=product.pk).update(price=Decimal("12.00"))
+    order = place(user)
+    assert order.total == Decimal("12.00")
+    assert order.items.get().unit_price == Decimal("12.00")
+
+
+def test_an_unknown_payment_method_is_refused():
+    user = UserFactory()
+    CartItemFactory(cart__user=user)
+    with pytest.raises(ValidationError):
+        place(user, payment_method="bitcoin")
+    assert not Order.objects.exists()
+
+
+def test_a_double_submit_makes_one_order():
+    user = UserFactory()
+    product = ProductFactory(stock=5)
+    CartItemFactory(cart__user=user, product=product, quantity=1)
+    first = place(user, checkout_token="same-form")
+
+    with pytest.raises(OrderAlreadyPlaced) as exc:
+        place(user, checkout_token="same-form")
+
+    assert exc.value.order == first
+    assert Order.objects.count() == 1
+    assert stock_of(product) == 4
+
+
+def test_a_double_submit_makes_one_order_even_if_the_cart_was_refilled():
+    user = UserFactory()
+    product = ProductFactory(stock=5)
+    CartItemFactory(cart__user=user, product=product, quantity=1)
+    first = place(user, checkout_token="same-form")
+    CartItemFactory(cart__user=user, product=product, quantity=1)
+
+    with pytest.raises(OrderAlreadyPlaced) as exc:
+        place(user, checkout_token="same-form")
+
+    assert exc.value.order == first
+    assert Order.objects.count() == 1 and stock_of(product) == 4
+    assert CartItem.objects.filter(cart__user=user).count() == 1
+
+
+def test_order_numbers_are_unique_and_never_reused():
+    user = UserFactory()
+    CartItemFactory(cart__user=user)
+    first = place(user)
+    number = first.number
+    first.delete()
+    CartItemFactory(cart__user=user)
+    second = place(user)
+    assert second.number != number
+    assert Order.objects.filter(number=second.number).count() == 1
+
+
+def test_deleting_a_product_keeps_past_orders_unchanged():
+    user = UserFactory()
+    product = ProductFactory(name="Lamp", sku="LAMP-9", price="40.00", stock=3)
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+    order = place(user)
+
+    product.delete()
+
+    order.refresh_from_db()
+    item = order.items.get()
+    assert item.product is None
+    assert (item.product_name, item.product_sku, item.unit_price, item.quantity) == (
+        "Lamp",
+        "LAMP-9",
+        Decimal("40.00"),
+        2,
+    )
+    assert order.total == Decimal("80.00")
+
+
+def test_deleting_a_user_keeps_their_orders_with_the_customer_copied_in():
+    user = UserFactory(first_name="Grace", last_name="Hopper", email="grace@example.com")
+    CartItemFactory(cart__user=user)
+    order = place(user)
+
+    user.delete()
+
+    order.refresh_from_db()
+    assert order.user is None
+    assert (order.customer_name, order.customer_email) == ("Grace Hopper", "grace@example.com")
+    assert order.status_changes.get().changed_by is None
+
+
+def test_the_confirmation_email_goes_out_after_commit(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(name="Teapot"))
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(user, payment_method=Order.PaymentMethod.BANK_TRANSFER)
+        assert mailoutbox == []  # nothing before commit
+
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == [user.email]
+    assert order.number in mail.subject
+    assert "Teapot" in mail.body and "IBAN" in mail.body
+    html, mimetype = mail.alternatives[0]
+    assert mimetype == "text/html" and order.number in html
+
+
+def test_no_email_when_the_order_is_refused(django_capture_on_commit_callbacks, mailoutbox):
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=0))
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(ValidationError),
+    ):
+        place(user)
+    assert callbacks == [] and mailoutbox == []
+
+
+@pytest.mark.parametrize("backend", [SMTPDownBackend, ConnectionRefusedBackend])
+def test_a_failing_mail_server_never_loses_the_order(
+    backend, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.EMAIL_BACKEND = f"{backend.__module__}.{backend.__qualname__}"
+    user = UserFactory()
+    product = ProductFactory(stock=3)
+    CartItemFactory(cart__user=user, product=product)
+
+    with (
+        caplog.at_level(logging.ERROR, logger="orders.services"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        order = place(user)
+
+    assert Order.objects.filter(pk=order.pk, status=S.PENDING).exists()
+    assert stock_of(product) == 2
+    assert not CartItem.objects.filter(cart__user=user).exists()
+    assert f"order {order.number}" in caplog.text
+
+
+def test_placing_an_order_costs_a_fixed_number_of_queries_per_line():
+    def queries_for(lines: int) -> int:
+        user = UserFactory()
+        for _ in range(lines):
+            CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+        with CaptureQueriesContext(connection) as ctx:
+            place(user)
+        return len(ctx.captured_queries)
+
+    one, four = queries_for(1), queries_for(4)
+    per_line = (four - one) / 3
+    # Per line: SAVEPOINT, conditional UPDATE, SELECT the new stock, INSERT the movement,
+    # RELEASE SAVEPOINT (product_stock_adjust). Everything else is a fixed cost.
+    assert per_line == 5
+    assert one - per_line == 10
+
+
+# ------------------------------------------------------------------------------
+# Status changes
+# ------------------------------------------------------------------------------
+def placed_order(user=None, *, quantity=2, stock=5):
+    user = user or UserFactory()
+    product = ProductFactory(stock=stock)
+    CartItemFactory(cart__user=user, product=product, quantity=quantity)
+    return place(user), product
+
+
+def test_an_order_goes_pending_paid_shipped_delivered(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    order, _ = placed_order()
+    staff = StaffFactory()
+    for status in (S.PAID, S.SHIPPED, S.DELIVERED):
+        with django_capture_on_commit_callbacks(execute=True):
+            order_set_status(order=order, to_status=status, by=staff)
+        assert Order.objects.get(pk=order.pk).status == status == order.status
+
+    history = list(order.status_changes.values_list("from_status", "to_status"))
+    assert history == [
+        ("", S.PENDING),
+        (S.PENDING, S.PAID),
+        (S.PAID, S.SHIPPED),
+        (S.SHIPPED, S.DELIVERED),
+    ]
+    assert order.status_changes.last().changed_by == staff
+    assert [m.subject for m in mailoutbox] == [
+        f"Your order {order.number} is now paid",
+        f"Your order {order.number} is now shipped",
+        f"Your order {order.number} is now delivered",
+    ]
+    assert all(m.to == [order.customer_email] and m.alternatives for m in mailoutbox)
+
+
+@pytest.mark.parametrize(
+    ("start", "to"),
+    [
+        (S.PENDING, S.SHIPPED),
+        (S.PENDING, S.DELIVERED),
+        (S.PENDING, S.PENDING),
+        (S.PAID, S.PENDING),
+        (S.PAID, S.DELIVERED),
+        (S.SHIPPED, S.CANCELLED),
+        (S.SHIPPED, S.PAID),
+        (S.DELIVERED, S.CANCELLED),
+        (S.CANCELLED, S.PAID),
+        (S.CANCELLED, S.PENDING),
+        (S.PENDING, "lost"),
+    ],
+)
+def test_an_invalid_transition_is_refused(start, to, django_capture_on_commit_callbacks):
+    order = OrderFactory(status=start)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(ValidationError) as exc,
+    ):
+        order_set_status(order=order, to_status=to, by=StaffFactory())
+    assert exc.value.error_list[0].code == "invalid_transition"
+    assert Order.objects.get(pk=order.pk).status == start
+    assert not order.status_changes.exists() and callbacks == []
+
+
+def test_cancelling_a_paid_order_restocks(django_capture_on_commit_callbacks, mailoutbox):
+    order, product = placed_order(quantity=2, stock=5)
+    order_set_status(order=order, to_status=S.PAID, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, to_status=S.CANCELLED, by=StaffFactory())
+    assert stock_of(product) == 5
+    assert mailoutbox[-1].subject == f"Your order {order.number} is now cancelled"
+    assert "refunded" in mailoutbox[-1].body
+
+
+def test_the_status_email_reaches_a_deleted_customer(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    user = UserFactory(email="left@example.com")
+    order, _ = placed_order(user)
+    user.delete()
+    order.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, to_status=S.PAID, by=StaffFactory())
+    assert mailoutbox[-1].to == ["left@example.com"]
+
+
+def test_a_failing_mail_server_never_undoes_a_status_change(
+    settings, django_capture_on_commit_callbacks
+):
+    order, _ = placed_order()
+    settings.EMAIL_BACKEND = f"{__name__}.SMTPDownBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, to_status=S.PAID, by=None)
+    assert Order.objects.get(pk=order.pk).status == S.PAID
+
+
+# ------------------------------------------------------------------------------
+# order_cancel
+# ------------------------------------------------------------------------------
+def test_the_customer_cancels_a_pending_order_and_the_stock_goes_back():
+    user = UserFactory()
+    order, product = placed_order(user, quantity=2, stock=5)
+    assert stock_of(product) == 3
+
+    order_cancel(order=order, by=user)
+
+    assert Order.objects.get(pk=order.pk).status == S.CANCELLED
+    assert stock_of(product) == 5
+    movement = StockMovement.objects.get(reason=StockMovement.Reason.ORDER_CANCELLED)
+    assert (movement.change, movement.resulting_stock, movement.created_by) == (2, 5, user)
+    assert order.number in movement.note
+    assert list(order.status_changes.values_list("to_status", flat=True)) == [
+        S.PENDING,
+        S.CANCELLED,
+    ]
+
+
+def test_cancelling_twice_restocks_once():
+    user = UserFactory()
+    order, product = placed_order(user, quantity=2, stock=5)
+    order_cancel(order=order, by=user)
+    with pytest.raises(ValidationError) as exc:
+        order_cancel(order=Order.objects.get(pk=order.pk), by=user)
+    assert exc.value.error_list[0].code == "not_pending"
+    assert stock_of(product) == 5
+    assert StockMovement.objects.filter(reason=StockMovement.Reason.ORDER_CANCELLED).count() == 1
+
+
+def test_a_stale_instance_cannot_cancel_a_paid_order():
+    user = UserFactory()
+    order, product = placed_order(user)
+    order_set_status(order=Order.objects.get(pk=order.pk), to_status=S.PAID, by=None)
+    assert order.status == S.PENDING  # this copy is stale; the service reads the locked row
+    with pytest.raises(ValidationError):
+        order_cancel(order=order, by=user)
+    assert Order.objects.get(pk=order.pk).status == S.PAID
+    assert stock_of(product) == 3
+
+
+def test_cancelling_skips_lines_whose_product_was_deleted():
+    user = UserFactory()
+    kept = ProductFactory(stock=5)
+    doomed = ProductFactory(stock=5)
+    CartItemFactory(cart__user=user, product=kept, quantity=1)
+    CartItemFactory(cart__user=user, product=doomed, quantity=1)
+    order = place(user)
+    doomed.delete()
+
+    order_cancel(order=order, by=user)
+
+    assert stock_of(kept) == 5
+    assert Order.objects.get(pk=order.pk).status == S.CANCELLED
+    assert order.items.count() == 2
+
+
+def test_only_the_owner_may_cancel():
+    order, product = placed_order()
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, by=UserFactory())
+    assert Order.objects.get(pk=order.pk).status == S.PENDING
+    assert stock_of(product) == 3
+
+
+@pytest.mark.parametrize("status", [S.PAID, S.SHIPPED, S.DELIVERED, S.CANCELLED])
+def test_only_a_pending_order_can_be_cancelled_by_the_customer(status):
+    order = OrderFactory(status=status)
+    with pytest.raises(ValidationError):
+        order_cancel(order=order, by=order.user)
+    assert Order.objects.get(pk=order.pk).status == status
