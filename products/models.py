@@ -1,10 +1,38 @@
+import logging
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from myecommerce.validators import validate_image_upload
+
+from .images import thumbnails_make
+
+logger = logging.getLogger(__name__)
+
+
+def unique_slug(model: type[models.Model], value: str, *, max_length: int, pk=None) -> str:
+    """A slug for `value` that no other row of `model` has: `name`, `name-2`, `name-3`, …
+
+    The unique constraint stays the real guard; this only avoids the clash in the first place.
+    """
+    base = slugify(value)[: max_length - 6].strip("-") or model._meta.model_name
+    taken = set(
+        model._default_manager.filter(slug__startswith=base)
+        .exclude(pk=pk)
+        .values_list("slug", flat=True)
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 class Category(models.Model):
@@ -28,11 +56,27 @@ class Category(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = slugify(self.name)[:140]
+            self.slug = unique_slug(Category, self.name, max_length=140, pk=self.pk)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("products:category", kwargs={"slug": self.slug})
+
+    def clean(self):
+        super().clean()
+        # Walk up from the chosen parent: meeting ourselves would make a loop in the tree.
+        seen = set()
+        node = self.parent
+        while node is not None and self.pk is not None:
+            if node.pk == self.pk:
+                raise ValidationError(
+                    {"parent": _("A category cannot be inside itself or its own sub-category.")},
+                    code="category_cycle",
+                )
+            if node.pk in seen:
+                break
+            seen.add(node.pk)
+            node = node.parent
 
 
 class ProductQuerySet(models.QuerySet):
@@ -83,8 +127,19 @@ class Product(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Product, self.name, max_length=220, pk=self.pk)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("products:detail", kwargs={"slug": self.slug})
+
+    @property
+    def primary_image(self) -> "ProductImage | None":
+        """The first image by position; uses prefetched images when the view loaded them."""
+        images = self.images.all()
+        return images[0] if images else None
 
     @property
     def is_low_stock(self) -> bool:
@@ -97,15 +152,64 @@ class Product(models.Model):
 
 class ProductImage(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
-    image = models.ImageField(_("image"), upload_to="products/%Y/%m/")
-    alt_text = models.CharField(_("alt text"), max_length=200, blank=True)
+    image = models.ImageField(
+        _("image"),
+        upload_to="products/%Y/%m/",
+        validators=[validate_image_upload],
+        help_text=_("JPEG, PNG, GIF or WebP. Thumbnails are made when you save."),
+    )
+    alt_text = models.CharField(
+        _("alt text"),
+        max_length=200,
+        blank=True,
+        help_text=_("Describes the picture for screen readers; the product name when empty."),
+    )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    # Made from `image` on save (see products.images); pages never send the original to a list.
+    thumbnail_list = models.ImageField(
+        _("list thumbnail"), upload_to="products/thumbs/%Y/%m/", blank=True, editable=False
+    )
+    thumbnail_detail = models.ImageField(
+        _("detail thumbnail"), upload_to="products/thumbs/%Y/%m/", blank=True, editable=False
+    )
 
     class Meta:
-        ordering = ["product", "position", "pk"]
+        # product_id, not product: ordering by the relation would join products for its ordering.
+        ordering = ["product_id", "position", "pk"]
 
     def __str__(self) -> str:
         return self.alt_text or f"{self.product} image {self.position}"
+
+    def save(self, *args, **kwargs):
+        if self.image and (
+            not self.image._committed or not self.thumbnail_list or not self.thumbnail_detail
+        ):
+            self.thumbnails_refresh()
+        super().save(*args, **kwargs)
+
+    def thumbnails_refresh(self) -> bool:
+        """(Re)make both thumbnails from `image`; leaves them empty if it is not an image."""
+        committed = self.image._committed
+        try:
+            # Not `with`: closing a new upload here would lose it before it is stored.
+            self.image.open("rb")
+            card, detail = thumbnails_make(self.image, stem=self.image.name)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            logger.warning("No thumbnails for product image %r: %s", self.image.name, exc)
+            self.thumbnail_list = self.thumbnail_detail = ""
+            return False
+        finally:
+            if committed:
+                self.image.close()
+            else:
+                self.image.seek(0)
+        self.thumbnail_list.save(card.name, card, save=False)
+        self.thumbnail_detail.save(detail.name, detail, save=False)
+        return True
+
+    @property
+    def alt(self) -> str:
+        return self.alt_text or self.product.name
 
 
 class StockMovement(models.Model):

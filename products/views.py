@@ -1,43 +1,120 @@
 from django.conf import settings
-from django.shortcuts import get_object_or_404
+from django.contrib.auth.mixins import AccessMixin
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
-from .models import Category, Product
+from .forms import ProductFilterForm
+from .selectors import (
+    category_tree,
+    product_detail_queryset,
+    product_list_filtered,
+    product_list_newest,
+)
+
+HOME_NEWEST_COUNT = 8
 
 
-class HomeView(TemplateView):
+class CatalogueAccessMixin(AccessMixin):
+    """Sends anonymous visitors to sign in when STORE_REQUIRE_LOGIN_TO_BROWSE is on.
+
+    The setting is read per request, so it can change without touching the URLs.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if settings.STORE_REQUIRE_LOGIN_TO_BROWSE and not request.user.is_authenticated:
+            return self.handle_no_permission()
+        return super().dispatch(request, *args, **kwargs)
+
+
+class HomeView(CatalogueAccessMixin, TemplateView):
     template_name = "products/home.html"
 
     def get_context_data(self, **kwargs):
+        tree = category_tree()
+        return super().get_context_data(
+            categories=[(root, tree.children_of(root.id)) for root in tree.roots],
+            products=product_list_newest(limit=HOME_NEWEST_COUNT),
+            **kwargs,
+        )
+
+
+class ProductListView(CatalogueAccessMixin, ListView):
+    """All products, searchable and filterable; the category page narrows it by its URL."""
+
+    template_name = "products/product_list.html"
+    context_object_name = "products"
+    paginate_by = settings.PRODUCTS_PER_PAGE
+    category = None
+
+    def get_form(self) -> ProductFilterForm:
+        return ProductFilterForm(
+            self.request.GET, tree=self.tree, show_category=self.category is None
+        )
+
+    def get_queryset(self):
+        self.tree = category_tree()
+        self.form = self.get_form()
+        filters = self.form.filters()
+        if self.category is not None:
+            filters["category_id"] = self.category.id
+        self.filters = filters
+        return product_list_filtered(**filters)
+
+    def paginate_queryset(self, queryset, page_size):
+        """`page=abc` gives the first page and `page=99999` the last, instead of an error."""
+        paginator = Paginator(queryset, page_size, allow_empty_first_page=True)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["categories"] = Category.objects.filter(parent__isnull=True)
-        context["products"] = (
-            Product.objects.active().select_related("category").order_by("-created_at", "-pk")[:8]
+        page = context["page_obj"]
+        current_id = self.category.id if self.category else self.filters["category_id"]
+        breadcrumb = self.tree.ancestors(current_id) if current_id else []
+        # Top-level categories, plus the branches down to (and below) the current one.
+        open_ids = {node.id for node in breadcrumb}
+        context.update(
+            form=self.form,
+            category=self.category,
+            category_nav=[
+                (node, depth)
+                for node, depth in self.tree.walk()
+                if node.parent_id is None or node.parent_id in open_ids
+            ],
+            current_category_id=current_id,
+            breadcrumb=breadcrumb,
+            querystring=self.form.querystring(),
+            search=self.filters["q"],
+            page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
         )
         return context
 
 
-class ProductListView(ListView):
-    template_name = "products/product_list.html"
-    context_object_name = "products"
-    paginate_by = settings.PRODUCTS_PER_PAGE
-
-    def get_queryset(self):
-        return Product.objects.active().select_related("category")
-
-
 class CategoryView(ProductListView):
-    def get_queryset(self):
-        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(category=self.category)
+    def get(self, request, *args, **kwargs):
+        self.category = category_tree().get(slug=self.kwargs["slug"])
+        if self.category is None:
+            raise Http404("No such category.")
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(category=self.category, **kwargs)
+        context = super().get_context_data(**kwargs)
+        context["subcategories"] = self.tree.children_of(self.category.id)
+        return context
 
 
-class ProductDetailView(DetailView):
+class ProductDetailView(CatalogueAccessMixin, DetailView):
     template_name = "products/product_detail.html"
     context_object_name = "product"
 
     def get_queryset(self):
-        return Product.objects.active().select_related("category")
+        # Shoppers get a 404 for an inactive product; staff may preview it.
+        return product_detail_queryset(include_inactive=self.request.user.is_staff)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        product = self.object
+        context["images"] = list(product.images.all())
+        context["breadcrumb"] = category_tree().ancestors(product.category_id)
+        return context

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management import BaseCommand, CommandError
 
 from accounts.services import demo_users_ensure
+from products.services import demo_catalogue_ensure
 
 
 class Command(BaseCommand):
@@ -25,4 +26,6 @@ class Command(BaseCommand):
             )
         admin, shopper = demo_users_ensure()
         self.stdout.write(f"Users: superuser {admin.username!r}, shopper {shopper.username!r}.")
+        categories, products = demo_catalogue_ensure()
+        self.stdout.write(f"Catalogue: {categories} categories, {products} products with images.")
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
