@@ -1,0 +1,299 @@
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import CharField, Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV
+
+from .models import Category, Product, ProductImage, StockMovement
+from .resources import ProductResource
+from .services import product_stock_adjust, product_stock_set
+
+THUMBNAIL_SIZE = 48
+
+
+# ------------------------------------------------------------------------------
+# Categories
+# ------------------------------------------------------------------------------
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent", "product_count"]
+    list_select_related = ["parent"]
+    list_filter = [("parent", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "slug", "parent__name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description=_("products"), ordering="product_count")
+    def product_count(self, obj: Category) -> int:
+        return obj.product_count
+
+
+# ------------------------------------------------------------------------------
+# Products
+# ------------------------------------------------------------------------------
+class InStockFilter(admin.SimpleListFilter):
+    title = _("in stock")
+    parameter_name = "in_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("In stock")), ("no", _("Out of stock"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(stock__gt=0)
+        if self.value() == "no":
+            return queryset.filter(stock=0)
+        return queryset
+
+
+class LowStockFilter(admin.SimpleListFilter):
+    title = _("low stock")
+    parameter_name = "low_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Low stock (1–%(n)d left)") % {"n": settings.LOW_STOCK_THRESHOLD})]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(stock__gt=0, stock__lte=settings.LOW_STOCK_THRESHOLD)
+        return queryset
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    fields = ["preview", "image", "alt_text", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: ProductImage) -> str:
+        if not obj.pk or not obj.image:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="{}" height="{}" style="object-fit:cover">',
+            (obj.thumbnail_list or obj.image).url,
+            THUMBNAIL_SIZE * 2,
+            THUMBNAIL_SIZE * 2,
+        )
+
+
+class RestockForm(forms.Form):
+    quantity = forms.IntegerField(
+        label=_("Quantity to add"),
+        min_value=1,
+        max_value=1_000_000,
+        help_text=_("Added to the current stock of every selected product."),
+    )
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+
+@admin.register(Product)
+class ProductAdmin(ImportExportModelAdmin):
+    resource_classes = [ProductResource]
+    import_formats = [CSV]
+    export_formats = [CSV]
+    list_display = [
+        "thumbnail",
+        "name",
+        "sku",
+        "category",
+        "price",
+        "stock",
+        "is_active",
+        "stock_marker",
+    ]
+    list_display_links = ["thumbnail", "name"]
+    list_editable = ["price", "stock"]
+    list_select_related = ["category"]
+    list_filter = ["category", "is_active", InStockFilter, LowStockFilter]
+    search_fields = ["name", "sku"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["stock_history", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "sku", "category", "description"]}),
+        (_("Price and stock"), {"fields": ["price", "stock", "stock_history", "is_active"]}),
+        (_("Dates"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    inlines = [ProductImageInline]
+    actions = ["restock"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        # The first image's smallest stored file (its list thumbnail, else the original),
+        # annotated so the list's thumbnails cost no query per row.
+        first_image = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "pk")
+        smallest = Coalesce(NullIf("thumbnail_list", Value("")), "image", output_field=CharField())
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(first_image=Subquery(first_image.values(file=smallest)[:1]))
+        )
+
+    @admin.display(description=_("image"))
+    def thumbnail(self, obj: Product) -> str:
+        name = getattr(obj, "first_image", None)
+        if not name:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="{}" height="{}" loading="lazy" style="object-fit:cover">',
+            default_storage.url(name),
+            THUMBNAIL_SIZE,
+            THUMBNAIL_SIZE,
+        )
+
+    @admin.display(description=_("stock level"), ordering="stock")
+    def stock_marker(self, obj: Product) -> str:
+        if obj.stock == 0:
+            return format_html('<strong style="color:#ba2121">{}</strong>', gettext("Out"))
+        if obj.is_low_stock:
+            return format_html('<strong style="color:#c77c00">{}</strong>', gettext("Low"))
+        return "—"
+
+    @admin.display(description=_("stock history"))
+    def stock_history(self, obj: Product) -> str:
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:products_stockmovement_changelist")
+        return format_html(
+            '<a href="{}?product__id__exact={}">{}</a>', url, obj.pk, gettext("Stock movements")
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "stock":
+            # Compare the submitted stock with the one the page showed, not with the stock
+            # at save time: a sale made while the form was open is then not undone.
+            field.show_hidden_initial = True
+        return field
+
+    def save_model(self, request, obj, form, change):
+        """Save every field but stock; a stock change goes through the stock service.
+
+        Used by the change form and by the list's editable columns alike, so every
+        stock change made in the admin is a StockMovement with the staff user.
+        """
+        wanted = obj.stock
+        with transaction.atomic():
+            if change:
+                names = [
+                    f.attname
+                    for f in obj._meta.concrete_fields
+                    if not f.primary_key and f.name != "stock"
+                ]
+                obj.save(update_fields=names)
+            else:
+                obj.stock = 0
+                obj.save()
+            if "stock" in form.changed_data or (not change and wanted):
+                movement = product_stock_set(
+                    product_id=obj.pk,
+                    new_stock=wanted,
+                    reason=(
+                        StockMovement.Reason.ADMIN_EDIT if change else StockMovement.Reason.INITIAL
+                    ),
+                    by=request.user,
+                    note=gettext("Changed in the admin"),
+                )
+                obj.stock = movement.resulting_stock if movement else wanted
+
+    @admin.action(description=_("Restock selected products"), permissions=["change"])
+    def restock(self, request, queryset):
+        form = RestockForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            quantity = form.cleaned_data["quantity"]
+            note = form.cleaned_data["note"]
+            ids = sorted(queryset.values_list("pk", flat=True))
+            try:
+                with transaction.atomic():
+                    for product_id in ids:
+                        product_stock_adjust(
+                            product_id=product_id,
+                            change=quantity,
+                            reason=StockMovement.Reason.RESTOCK,
+                            by=request.user,
+                            note=note,
+                        )
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                ngettext(
+                    "Added %(quantity)d to the stock of %(count)d product.",
+                    "Added %(quantity)d to the stock of %(count)d products.",
+                    len(ids),
+                )
+                % {"quantity": quantity, "count": len(ids)},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Restock products"),
+            "opts": self.opts,
+            "form": form,
+            "products": queryset.order_by("name", "pk"),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/products/product/restock.html", context)
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+
+# ------------------------------------------------------------------------------
+# Stock movements: a read-only ledger
+# ------------------------------------------------------------------------------
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "product",
+        "product_sku",
+        "signed_change",
+        "resulting_stock",
+        "reason",
+        "created_by",
+        "note",
+    ]
+    list_select_related = ["product", "created_by"]
+    list_filter = ["reason", "created_at", ("product__category", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["product__name", "product__sku", "note", "created_by__username"]
+    date_hierarchy = "created_at"
+    list_per_page = 100
+
+    @admin.display(description=_("SKU"), ordering="product__sku")
+    def product_sku(self, obj: StockMovement) -> str:
+        return obj.product.sku
+
+    @admin.display(description=_("change"), ordering="change")
+    def signed_change(self, obj: StockMovement) -> str:
+        return f"{obj.change:+d}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
