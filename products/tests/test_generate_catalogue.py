@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db.models import FileField
 
 from products.models import Category, Product, ProductImage
 
@@ -58,6 +59,10 @@ def test_every_product_has_a_category_an_image_row_and_sane_values():
     assert product.description
     image = ProductImage.objects.filter(product__in=products).first()
     assert default_storage.exists(image.image.name)
+    # Thumbnail fields the pages read are filled too, with files that exist.
+    for field in ProductImage._meta.get_fields():
+        if isinstance(field, FileField):
+            assert default_storage.exists(getattr(image, field.name).name), field.name
     # A handful of files is shared by every row.
     assert ProductImage.objects.values("image").distinct().count() <= 8
 

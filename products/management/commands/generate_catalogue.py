@@ -301,27 +301,34 @@ class Command(BaseCommand):
     # Images
     # --------------------------------------------------------------------------------------
     def _ensure_image_files(self) -> list[dict[str, str]]:
-        """Draw a few product pictures (and thumbnails) once; every image row shares them."""
+        """Draw a few product pictures (and their thumbnails) once; every image row shares them.
+
+        Thumbnails come from the shop's own thumbnail code when it has one (products.images),
+        so generated rows look exactly like uploaded ones to the pages.
+        """
         from PIL import Image, ImageDraw
 
         files = []
         for k in range(IMAGE_COUNT):
-            names = {}
-            for kind, size in (("image", IMAGE_SIZE), ("thumbnail", THUMBNAIL_SIZE)):
-                name = f"{IMAGE_DIR}/catalogue-{k}{'' if kind == 'image' else '-thumb'}.jpg"
-                if not default_storage.exists(name):
-                    colour = PALETTE[k % len(PALETTE)]
-                    picture = Image.new("RGB", size, (245, 245, 245))
-                    draw = ImageDraw.Draw(picture)
-                    w, h = size
-                    draw.rounded_rectangle(
-                        (w // 8, h // 8, w * 7 // 8, h * 7 // 8), radius=w // 10, fill=colour
-                    )
-                    draw.ellipse((w * 3 // 8, h * 3 // 8, w * 5 // 8, h * 5 // 8), fill="white")
-                    buffer = io.BytesIO()
-                    picture.save(buffer, format="JPEG", quality=80)
-                    name = default_storage.save(name, ContentFile(buffer.getvalue()))
-                names[kind] = name
+            name = f"{IMAGE_DIR}/catalogue-{k}.jpg"
+            if not default_storage.exists(name):
+                colour = PALETTE[k % len(PALETTE)]
+                picture = Image.new("RGB", IMAGE_SIZE, (245, 245, 245))
+                draw = ImageDraw.Draw(picture)
+                w, h = IMAGE_SIZE
+                draw.rounded_rectangle(
+                    (w // 8, h // 8, w * 7 // 8, h * 7 // 8), radius=w // 10, fill=colour
+                )
+                draw.ellipse((w * 3 // 8, h * 3 // 8, w * 5 // 8, h * 5 // 8), fill="white")
+                buffer = io.BytesIO()
+                picture.save(buffer, format="JPEG", quality=80)
+                name = default_storage.save(name, ContentFile(buffer.getvalue()))
+            names = {"image": name}
+            for kind, thumbnail in _thumbnails(name).items():
+                thumb_name = f"{IMAGE_DIR}/{thumbnail.name}"
+                if not default_storage.exists(thumb_name):
+                    thumb_name = default_storage.save(thumb_name, thumbnail)
+                names[kind] = thumb_name
             files.append(names)
         return files
 
@@ -457,12 +464,39 @@ def _make_product(i: int, *, rng: random.Random, leaves: list[Category], now) ->
 
 
 def _image_fields() -> dict[str, str]:
-    """ProductImage's file fields, and which generated file each gets (image or thumbnail)."""
+    """ProductImage's file fields, and which generated file each one gets."""
     fields = {}
     for field in ProductImage._meta.get_fields():
         if isinstance(field, models.FileField):
-            fields[field.name] = "image" if field.name == "image" else "thumbnail"
+            if field.name == "image":
+                fields[field.name] = "image"
+            elif "detail" in field.name:
+                fields[field.name] = "detail"
+            else:
+                fields[field.name] = "list"
     return fields
+
+
+def _thumbnails(name: str) -> dict[str, ContentFile]:
+    """{"list": file, "detail": file} for a stored picture."""
+    from PIL import Image
+
+    with default_storage.open(name, "rb") as source:
+        try:
+            from products.images import thumbnails_make
+        except ImportError:  # no thumbnail code in the shop: plain JPEG reductions
+            thumbnails = {}
+            for kind, size in (("list", THUMBNAIL_SIZE), ("detail", IMAGE_SIZE)):
+                picture = Image.open(source).convert("RGB")
+                picture.thumbnail(size)
+                buffer = io.BytesIO()
+                picture.save(buffer, format="JPEG", quality=80)
+                stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                thumbnails[kind] = ContentFile(buffer.getvalue(), name=f"{stem}-{kind}.jpg")
+                source.seek(0)
+            return thumbnails
+        card, detail = thumbnails_make(source, stem=name)
+        return {"list": card, "detail": detail}
 
 
 def _refresh_search_fields(product_ids: list[int]) -> None:
