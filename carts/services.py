@@ -42,7 +42,8 @@ class CartMergeResult:
 
     merged: list[Product] = field(default_factory=list)
     capped: list[Product] = field(default_factory=list)  # quantity lowered to the stock
-    skipped: list[Product] = field(default_factory=list)  # unavailable, or the cart was full
+    unavailable: list[Product] = field(default_factory=list)  # inactive or out of stock
+    no_room: list[Product] = field(default_factory=list)  # the cart already had the most lines
 
 
 def _signed_in(user) -> bool:
@@ -280,7 +281,7 @@ def cart_merge(*, user, session: SessionBase) -> CartMergeResult:
         if product is None:
             continue  # deleted since the guest added it: nothing to tell
         if not product.is_available:
-            result.skipped.append(product)
+            result.unavailable.append(product)
             continue
         item = existing.get(product_id)
         wanted = guest_cart[product_id] + (item.quantity if item else 0)
@@ -292,7 +293,7 @@ def cart_merge(*, user, session: SessionBase) -> CartMergeResult:
                 item.quantity = quantity
                 to_update.append(item)
         elif line_count >= settings.CART_MAX_LINES:
-            result.skipped.append(product)
+            result.no_room.append(product)
             continue
         else:
             to_create.append(CartItem(cart=cart, product=product, quantity=quantity))

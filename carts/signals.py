@@ -6,30 +6,38 @@ from django.utils.translation import gettext as _
 from .services import cart_merge
 
 
+def _names(products) -> str:
+    return ", ".join(product.name for product in products)
+
+
 def merge_session_cart_on_login(sender, request, user, **kwargs) -> None:
     """On sign-in, move the guest's session cart into the user's cart and say what changed."""
     session = getattr(request, "session", None)
     if session is None:
         return
     result = cart_merge(user=user, session=session)
-    # fail_silently: logins without the messages middleware (tests' force_login, scripts).
+
+    def tell(level: int, message: str) -> None:
+        # fail_silently: sign-ins without the messages middleware (force_login, scripts).
+        messages.add_message(request, level, message, fail_silently=True)
+
     if result.merged:
-        messages.info(
-            request,
-            _("The items you picked before signing in are in your cart."),
-            fail_silently=True,
-        )
+        tell(messages.INFO, _("The items you picked before signing in are now in your cart."))
     if result.capped:
-        messages.warning(
-            request,
+        tell(
+            messages.WARNING,
             _("We lowered the quantity of %(names)s to what we have in stock.")
-            % {"names": ", ".join(product.name for product in result.capped)},
-            fail_silently=True,
+            % {"names": _names(result.capped)},
         )
-    if result.skipped:
-        messages.warning(
-            request,
-            _("We could not add %(names)s to your cart: unavailable, or your cart is full.")
-            % {"names": ", ".join(product.name for product in result.skipped)},
-            fail_silently=True,
+    if result.unavailable:
+        tell(
+            messages.WARNING,
+            _("%(names)s could not be added to your cart: no longer available or out of stock.")
+            % {"names": _names(result.unavailable)},
+        )
+    if result.no_room:
+        tell(
+            messages.WARNING,
+            _("%(names)s could not be added to your cart: it is full.")
+            % {"names": _names(result.no_room)},
         )

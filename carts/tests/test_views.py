@@ -1,0 +1,363 @@
+from decimal import Decimal
+from http import HTTPStatus
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from carts.models import Cart, CartItem
+from carts.selectors import SESSION_CART_KEY, cart_item_count
+from carts.tests.factories import CartFactory, CartItemFactory
+from products.tests.factories import ProductFactory, ProductImageFactory
+
+pytestmark = pytest.mark.django_db
+
+CART_URL = reverse("carts:detail")
+BAD_QUANTITIES = ["-1", "0", "abc", "1.5", "99999999999", "1e3", "0x10"]
+
+
+def add_url(product) -> str:
+    return reverse("carts:add", args=[product.pk])
+
+
+def update_url(item_id: int) -> str:
+    return reverse("carts:update", args=[item_id])
+
+
+def remove_url(item_id: int) -> str:
+    return reverse("carts:remove", args=[item_id])
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def guest_lines(client) -> dict:
+    return client.session.get(SESSION_CART_KEY, {})
+
+
+def db_lines(user) -> dict[int, int]:
+    return dict(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
+
+
+@pytest.fixture
+def shopper(client, user):
+    client.force_login(user)
+    return user
+
+
+# --- the cart page -----------------------------------------------------------------------
+
+
+def test_an_empty_cart_says_so(client):
+    response = client.get(CART_URL)
+    assert response.status_code == HTTPStatus.OK
+    assert b"Your cart is empty" in response.content
+    assert reverse("products:list").encode() in response.content
+
+
+def test_the_cart_page_shows_each_line_and_the_total(client, shopper, settings):
+    settings.STORE_CURRENCY = "EUR"
+    pictured = ProductFactory(name="Blue Kettle", price="19.99", stock=10)
+    image = ProductImageFactory(product=pictured)
+    plain = ProductFactory(name="Red Mug", price="5.00", stock=10)
+    CartItemFactory(cart__user=shopper, product=pictured, quantity=3)
+    CartItemFactory(cart__user=shopper, product=plain, quantity=1)
+
+    response = client.get(CART_URL)
+
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert "Blue Kettle" in html and "Red Mug" in html
+    assert pictured.get_absolute_url() in html
+    assert "19.99 EUR" in html
+    assert "59.97 EUR" in html  # line total
+    assert "64.97 EUR" in html  # cart total
+    thumbnail = getattr(image, "thumbnail_list", None)
+    assert (thumbnail.url if thumbnail else image.image.url) in html
+    assert "img/placeholder.svg" in html  # the mug has no picture
+    assert reverse("orders:checkout") in html
+    assert "Continue shopping" in html
+    assert response.context["cart"].total == Decimal("64.97")
+    for item in CartItem.objects.all():
+        assert update_url(item.pk) in html
+        assert remove_url(item.pk) in html
+
+
+def test_a_guest_cart_page_uses_product_ids_as_line_ids(client):
+    product = ProductFactory(name="Green Lamp", stock=5)
+    client.post(add_url(product), {"quantity": 2})
+    html = client.get(CART_URL).content.decode()
+    assert "Green Lamp" in html
+    assert update_url(product.pk) in html
+    assert remove_url(product.pk) in html
+
+
+def test_the_cart_page_flags_lines_that_cannot_be_bought(client, shopper):
+    product = ProductFactory(stock=10)
+    CartItemFactory(cart__user=shopper, product=product, quantity=4)
+    product.stock = 2
+    product.save()
+    response = client.get(CART_URL)
+    assert b"Only 2 left" in response.content
+    assert response.context["cart"].has_unavailable_lines
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_the_cart_page_runs_a_fixed_number_of_queries(
+    client, user, signed_in, django_assert_max_num_queries
+):
+    products = ProductFactory.create_batch(50, stock=10)
+    for product in products[::2]:
+        ProductImageFactory(product=product)
+        ProductImageFactory(product=product)
+    if signed_in:
+        client.force_login(user)
+        cart = CartFactory(user=user)
+        CartItem.objects.bulk_create(CartItem(cart=cart, product=p, quantity=2) for p in products)
+    else:
+        session = client.session
+        session[SESSION_CART_KEY] = {str(p.pk): 2 for p in products}
+        session.save()
+
+    with django_assert_max_num_queries(6):
+        response = client.get(CART_URL)
+
+    assert response.status_code == HTTPStatus.OK
+    assert len(response.context["cart"].lines) == 50
+    assert response.content.count(b'data-testid="cart-line"') == 50
+
+
+def test_the_navbar_count_is_one_query_for_a_user_and_none_for_a_guest(
+    rf, user, django_assert_num_queries
+):
+    cart = CartFactory(user=user)
+    CartItem.objects.bulk_create(
+        CartItem(cart=cart, product=p, quantity=2) for p in ProductFactory.create_batch(30)
+    )
+    request = rf.get("/")
+    request.user = user
+    with django_assert_num_queries(1):
+        assert cart_item_count(request=request) == 60
+
+
+def test_the_navbar_shows_the_count(client, product):
+    client.post(add_url(product), {"quantity": 3})
+    response = client.get(CART_URL)
+    assert b'data-testid="cart-count">3<' in response.content
+
+
+# --- adding ------------------------------------------------------------------------------
+
+
+def test_a_guest_adds_to_the_session_cart_and_is_sent_back(client, product):
+    response = client.post(add_url(product))
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == CART_URL
+    assert guest_lines(client) == {str(product.pk): 1}
+    assert any("Added" in m and product.name in m for m in messages_of(response))
+
+
+def test_a_signed_in_user_adds_to_the_database_cart(client, shopper, product):
+    client.post(add_url(product), {"quantity": "4"})
+    assert db_lines(shopper) == {product.pk: 4}
+    assert SESSION_CART_KEY not in client.session
+
+
+def test_adding_goes_back_to_a_safe_next(client, product):
+    response = client.post(add_url(product), {"next": product.get_absolute_url()})
+    assert response.url == product.get_absolute_url()
+
+
+def test_adding_goes_back_to_a_safe_referer(client, product):
+    referer = "http://testserver" + product.get_absolute_url()
+    response = client.post(add_url(product), HTTP_REFERER=referer)
+    assert response.url == referer
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+)
+def test_adding_never_goes_to_an_unsafe_next_or_referer(client, product, next_url):
+    response = client.post(add_url(product), {"next": next_url}, HTTP_REFERER=next_url)
+    assert response.url == CART_URL
+
+
+def test_adding_more_than_stock_is_refused_with_a_message(client, product):
+    response = client.post(add_url(product), {"quantity": "11"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert guest_lines(client) == {}
+    assert any("Only 10" in m for m in messages_of(response))
+
+
+@pytest.mark.parametrize("quantity", BAD_QUANTITIES)
+def test_bad_quantities_are_refused_with_a_message(client, shopper, product, quantity):
+    response = client.post(add_url(product), {"quantity": quantity})
+    assert response.status_code == HTTPStatus.FOUND
+    assert db_lines(shopper) == {}
+    assert messages_of(response)
+
+
+def test_an_empty_quantity_means_one(client, product):
+    client.post(add_url(product), {"quantity": ""})
+    assert guest_lines(client) == {str(product.pk): 1}
+
+
+def test_adding_an_out_of_stock_or_withdrawn_product_is_refused(client):
+    for product in (ProductFactory(stock=0), ProductFactory(is_active=False)):
+        response = client.post(add_url(product))
+        assert response.status_code == HTTPStatus.FOUND
+        assert messages_of(response)
+    assert guest_lines(client) == {}
+
+
+def test_the_line_after_the_maximum_is_refused_with_a_message(client, shopper, settings):
+    settings.CART_MAX_LINES = 2
+    products = ProductFactory.create_batch(3)
+    for product in products:
+        response = client.post(add_url(product))
+    assert len(db_lines(shopper)) == 2
+    assert any("2 different products" in m for m in messages_of(response))
+
+
+@pytest.mark.parametrize("product_id", [999_999, 2**63, 10**25])
+def test_adding_an_unknown_product_is_a_404(client, product_id):
+    response = client.post(reverse("carts:add", args=[product_id]), {"quantity": "abc"})
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_post_only_urls_answer_get_with_405(client, shopper, product):
+    item = CartItemFactory(cart__user=shopper, product=product)
+    for url in (add_url(product), update_url(item.pk), remove_url(item.pk)):
+        assert client.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert db_lines(shopper) == {product.pk: 1}
+
+
+def test_changes_need_a_csrf_token(product):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(add_url(product))
+    assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+# --- updating and removing ---------------------------------------------------------------
+
+
+def test_updating_a_line_sets_its_quantity(client, shopper, product):
+    item = CartItemFactory(cart__user=shopper, product=product, quantity=1)
+    response = client.post(update_url(item.pk), {"quantity": "6"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == CART_URL
+    assert db_lines(shopper) == {product.pk: 6}
+    assert any("updated to 6" in m for m in messages_of(response))
+
+
+def test_updating_to_zero_removes_the_line(client, shopper, product):
+    item = CartItemFactory(cart__user=shopper, product=product, quantity=1)
+    response = client.post(update_url(item.pk), {"quantity": "0"})
+    assert db_lines(shopper) == {}
+    assert any("Removed" in m for m in messages_of(response))
+
+
+@pytest.mark.parametrize("quantity", ["-1", "abc", "1.5", "99999999999", "", "11"])
+def test_updating_with_bad_input_changes_nothing(client, shopper, product, quantity):
+    item = CartItemFactory(cart__user=shopper, product=product, quantity=2)
+    response = client.post(update_url(item.pk), {"quantity": quantity})
+    assert response.status_code == HTTPStatus.FOUND
+    assert db_lines(shopper) == {product.pk: 2}
+    assert messages_of(response)
+    assert item.pk
+
+
+def test_removing_a_line(client, shopper, product):
+    item = CartItemFactory(cart__user=shopper, product=product, quantity=2)
+    response = client.post(remove_url(item.pk))
+    assert response.status_code == HTTPStatus.FOUND
+    assert db_lines(shopper) == {}
+    assert any("Removed" in m and product.name in m for m in messages_of(response))
+
+
+def test_another_users_line_is_a_404(client, shopper, product):
+    item = CartItemFactory(cart__user=UserFactory(), product=product, quantity=2)
+    CartFactory(user=shopper)
+    assert client.post(update_url(item.pk), {"quantity": "1"}).status_code == 404
+    assert client.post(remove_url(item.pk)).status_code == HTTPStatus.NOT_FOUND
+    item.refresh_from_db()
+    assert item.quantity == 2
+
+
+def test_a_guest_cannot_reach_a_users_line(client, product):
+    item = CartItemFactory(product=product, quantity=2)
+    assert client.post(remove_url(item.pk)).status_code == HTTPStatus.NOT_FOUND
+    assert CartItem.objects.filter(pk=item.pk).exists()
+
+
+@pytest.mark.parametrize("item_id", [999_999, 2**63, 10**25])
+def test_unknown_line_ids_are_a_404(client, shopper, item_id):
+    assert client.post(update_url(item_id), {"quantity": "1"}).status_code == 404
+    assert client.post(remove_url(item_id)).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_guest_updates_and_removes_lines(client, product):
+    client.post(add_url(product), {"quantity": 2})
+    client.post(update_url(product.pk), {"quantity": 5})
+    assert guest_lines(client) == {str(product.pk): 5}
+    client.post(remove_url(product.pk))
+    assert guest_lines(client) == {}
+
+
+def test_a_guest_updating_a_product_not_in_the_cart_is_a_404(client, product):
+    assert client.post(update_url(product.pk), {"quantity": 1}).status_code == 404
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+def test_signing_in_merges_the_guest_cart_with_overlapping_lines(client, user):
+    both = ProductFactory(stock=5)
+    only_guest = ProductFactory(stock=5)
+    only_user = ProductFactory(stock=5)
+    CartItemFactory(cart__user=user, product=both, quantity=4)
+    CartItemFactory(cart__user=user, product=only_user, quantity=1)
+    client.post(add_url(both), {"quantity": 3})
+    client.post(add_url(only_guest), {"quantity": 2})
+
+    client.force_login(user)
+
+    assert db_lines(user) == {both.pk: 5, only_guest.pk: 2, only_user.pk: 1}
+    assert SESSION_CART_KEY not in client.session
+    response = client.get(CART_URL)
+    assert len(response.context["cart"].lines) == 3
+
+
+def test_signing_in_through_the_login_page_merges_and_tells_the_shopper(client):
+    user = UserFactory()
+    product = ProductFactory(stock=3)
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+    client.post(add_url(product), {"quantity": 3})
+
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": user.username, "password": DEFAULT_PASSWORD},
+        follow=True,
+    )
+
+    assert response.context["user"].is_authenticated
+    assert db_lines(user) == {product.pk: 3}
+    assert any("lowered the quantity" in str(m) for m in response.context["messages"])
+
+
+def test_a_users_cart_survives_signing_out_and_in_on_another_device(client, user, product):
+    client.force_login(user)
+    client.post(add_url(product), {"quantity": 2})
+    client.logout()
+    assert client.get(CART_URL).context["cart"].lines == []
+
+    from django.test import Client
+
+    other_device = Client()
+    other_device.force_login(user)
+    response = other_device.get(CART_URL)
+    assert [line.quantity for line in response.context["cart"]] == [2]
+    assert Cart.objects.filter(user=user).count() == 1
