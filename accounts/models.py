@@ -3,6 +3,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,6 +20,9 @@ class User(AbstractUser):
     city = models.CharField(_("city"), max_length=128, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=32, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
+    # Part of the session auth hash: bumping it ends every session of the user at once
+    # (blocking), and they stay ended after an unblock.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -41,6 +45,17 @@ class User(AbstractUser):
     @property
     def full_name(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash covers only the password; ours adds session_epoch so that blocking
+        # invalidates live sessions. Both get_session_auth_hash() and the SECRET_KEY_FALLBACKS
+        # variant go through this method.
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class OneTimeCode(models.Model):
@@ -71,3 +86,11 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} code for {self.user}"
+
+    @property
+    def is_used(self) -> bool:
+        return self.used_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at

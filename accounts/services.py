@@ -1,7 +1,412 @@
-from django.db import transaction
+"""Business rules for accounts: one-time codes, sign-up, password reset, profile, blocking."""
 
-from .models import User
+from __future__ import annotations
 
+import io
+import logging
+import secrets
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageOps
+
+from .models import OneTimeCode, User
+
+logger = logging.getLogger(__name__)
+
+CUSTOMERS_GROUP = "Customers"
+STORE_MANAGERS_GROUP = "Store managers"
+
+OTP_LENGTH = 6
+OTP_LIFETIME = timedelta(minutes=10)
+OTP_MAX_ATTEMPTS = 5
+OTP_RESEND_INTERVAL = timedelta(minutes=1)
+
+AVATAR_SIZE = (256, 256)
+
+OTP_ERRORS = {
+    "no_code": _("There is no code waiting for you. Please ask for a new one."),
+    "invalid": _("That code is not right. Check the e-mail and try again."),
+    "expired": _("This code has expired. Please ask for a new one."),
+    "used": _("This code has already been used. Please ask for a new one."),
+    "superseded": _("A newer code has been sent since. Please use the latest one."),
+    "too_many_attempts": _(
+        "Too many wrong tries: this code no longer works. Please ask for a new one."
+    ),
+    "wrong_purpose": _("This code was sent for %(purpose)s, not for this step."),
+    "throttled": _(
+        "A code was sent less than a minute ago. Please wait %(seconds)s seconds before "
+        "asking for another one."
+    ),
+}
+
+EMAIL_SUBJECTS = {
+    OneTimeCode.Purpose.SIGNUP: _("Your sign-up code"),
+    OneTimeCode.Purpose.RESET: _("Your password reset code"),
+    OneTimeCode.Purpose.EMAIL_CHANGE: _("Confirm your new e-mail address"),
+}
+
+
+# ------------------------------------------------------------------------------
+# One-time codes
+# ------------------------------------------------------------------------------
+def otp_hash(*, user_id: int, purpose: str, code: str) -> str:
+    """HMAC-SHA256 (keyed by SECRET_KEY) of the code, bound to its user and purpose."""
+    return salted_hmac(
+        "accounts.OneTimeCode", f"{user_id}:{purpose}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def _otp_send(*, to: str, code: str, purpose: str, username: str) -> None:
+    context = {
+        "code": code,
+        "purpose": purpose,
+        "username": username,
+        "minutes": int(OTP_LIFETIME.total_seconds() // 60),
+        "store_name": settings.STORE_NAME,
+    }
+    send_mail(
+        subject=str(EMAIL_SUBJECTS[purpose]),
+        message=render_to_string("accounts/email/one_time_code.txt", context),
+        from_email=None,
+        recipient_list=[to],
+        html_message=render_to_string("accounts/email/one_time_code.html", context),
+    )
+
+
+@transaction.atomic
+def otp_issue(*, user: User, purpose: str, new_email: str = "") -> OneTimeCode:
+    """Create a code for `purpose` and e-mail it after commit.
+
+    At most one code per user and purpose a minute (ValidationError code "throttled").
+    A new code replaces earlier ones: only the newest code of a purpose is accepted.
+    An e-mail change code goes to `new_email`, every other code to the user's address.
+    """
+    # Lock the user row so two simultaneous requests cannot both pass the throttle.
+    User.objects.select_for_update().filter(pk=user.pk).exists()
+    now = timezone.now()
+    last = OneTimeCode.objects.filter(user=user, purpose=purpose).order_by("-created_at").first()
+    if last is not None and now - last.created_at < OTP_RESEND_INTERVAL:
+        wait = OTP_RESEND_INTERVAL - (now - last.created_at)
+        raise ValidationError(
+            OTP_ERRORS["throttled"],
+            code="throttled",
+            params={"seconds": max(1, int(wait.total_seconds()))},
+        )
+    code = f"{secrets.randbelow(10**OTP_LENGTH):0{OTP_LENGTH}d}"
+    otc = OneTimeCode.objects.create(
+        user=user,
+        purpose=purpose,
+        code_hash=otp_hash(user_id=user.pk, purpose=purpose, code=code),
+        new_email=new_email,
+        created_at=now,
+        expires_at=now + OTP_LIFETIME,
+    )
+    transaction.on_commit(
+        partial(
+            _otp_send,
+            to=new_email or user.email,
+            code=code,
+            purpose=purpose,
+            username=user.username,
+        )
+    )
+    return otc
+
+
+def _otp_check(*, user: User, purpose: str, code: str) -> tuple[str, OneTimeCode | None]:
+    """Check and (on success) consume a code. Returns an outcome and the code row.
+
+    Runs in its own transaction and never raises for a wrong code, so the counted try is
+    committed even though the caller then refuses the request.
+    """
+    code = (code or "").strip()
+    with transaction.atomic():
+        latest = (
+            OneTimeCode.objects.select_for_update()
+            .filter(user=user, purpose=purpose)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if latest is None:
+            return "no_code", None
+        if latest.attempts >= OTP_MAX_ATTEMPTS:
+            return "too_many_attempts", latest
+        candidate = otp_hash(user_id=user.pk, purpose=purpose, code=code)
+        if constant_time_compare(latest.code_hash, candidate):
+            if latest.is_used:
+                return "used", latest
+            if latest.is_expired:
+                return "expired", latest
+            latest.used_at = timezone.now()
+            latest.save(update_fields=["used_at"])
+            return "ok", latest
+
+        # A wrong code: count the try against the live code.
+        if not latest.is_used and not latest.is_expired:
+            OneTimeCode.objects.filter(pk=latest.pk).update(attempts=F("attempts") + 1)
+            latest.refresh_from_db(fields=["attempts"])
+            if latest.attempts >= OTP_MAX_ATTEMPTS:
+                return "too_many_attempts", latest
+        return _otp_explain_mismatch(user=user, purpose=purpose, code=code, latest=latest), latest
+
+
+def _otp_explain_mismatch(*, user: User, purpose: str, code: str, latest: OneTimeCode) -> str:
+    """Say why a code that is not the latest one for `purpose` was refused."""
+    other_purposes = {
+        otp_hash(user_id=user.pk, purpose=other, code=code): other
+        for other in OneTimeCode.Purpose.values
+        if other != purpose
+    }
+    if user.one_time_codes.filter(code_hash__in=other_purposes).exists():
+        return "wrong_purpose"
+    earlier = (
+        user.one_time_codes.filter(
+            purpose=purpose, code_hash=otp_hash(user_id=user.pk, purpose=purpose, code=code)
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if earlier is not None:
+        return "used" if earlier.is_used else "superseded"
+    if latest.is_used:
+        return "no_code"
+    if latest.is_expired:
+        return "expired"
+    return "invalid"
+
+
+def otp_verify(*, user: User | None, purpose: str, code: str) -> OneTimeCode:
+    """Accept `code` for `user` and `purpose`, once. Raises ValidationError saying why not.
+
+    Do not call inside an outer transaction: a wrong try must be committed even though
+    this raises (otherwise the 5-try limit could be bypassed).
+    """
+    if user is None:
+        # An unknown account (e.g. password reset for an address nobody uses) looks exactly
+        # like a wrong code.
+        raise ValidationError(OTP_ERRORS["invalid"], code="invalid")
+    outcome, otc = _otp_check(user=user, purpose=purpose, code=code)
+    if outcome == "ok":
+        return otc
+    params = None
+    if outcome == "wrong_purpose":
+        code_hashes = [
+            otp_hash(user_id=user.pk, purpose=other, code=(code or "").strip())
+            for other in OneTimeCode.Purpose.values
+        ]
+        matched = user.one_time_codes.filter(code_hash__in=code_hashes).first()
+        label = OneTimeCode.Purpose(matched.purpose).label if matched else _("another step")
+        params = {"purpose": str(label).lower()}
+    raise ValidationError(OTP_ERRORS[outcome], code=outcome, params=params)
+
+
+# ------------------------------------------------------------------------------
+# Sign-up and verification
+# ------------------------------------------------------------------------------
+def user_signup(*, username: str, email: str, password: str) -> User:
+    """Create an unverified customer and e-mail them a sign-up code."""
+    with transaction.atomic():
+        user = User(username=username, email=email, email_verified=False)
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            # Two sign-ups racing for the same name or address; the form checked it first.
+            raise ValidationError(
+                _("That username or e-mail address is already taken."), code="taken"
+            ) from None
+        customers, _created = Group.objects.get_or_create(name=CUSTOMERS_GROUP)
+        user.groups.add(customers)
+        otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
+    return user
+
+
+def user_verification_send(*, user: User) -> bool:
+    """Send a fresh sign-up code unless one went out in the last minute. True if sent."""
+    try:
+        otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
+    except ValidationError as error:
+        if error.code != "throttled":
+            raise
+        return False
+    return True
+
+
+def user_verify_email(*, user: User, code: str) -> User:
+    """Check a sign-up code and mark the user's e-mail address verified."""
+    otp_verify(user=user, purpose=OneTimeCode.Purpose.SIGNUP, code=code)
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user
+
+
+# ------------------------------------------------------------------------------
+# Passwords
+# ------------------------------------------------------------------------------
+def password_reset_request(*, email: str) -> User | None:
+    """E-mail a reset code if an active account uses `email`. Returns that user or None.
+
+    Callers must answer the same way in both cases, so nobody learns which addresses exist.
+    A throttled request is silently ignored for the same reason.
+    """
+    user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+    if user is None:
+        return None
+    try:
+        otp_issue(user=user, purpose=OneTimeCode.Purpose.RESET)
+    except ValidationError as error:
+        if error.code != "throttled":
+            raise
+    return user
+
+
+def user_password_set(*, user: User, password: str) -> User:
+    """Set a new password. The session auth hash changes, so every session of the user ends
+    on its next request; keep the current one with update_session_auth_hash."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def password_reset_confirm(*, user: User | None, code: str, password: str) -> User:
+    """Check a reset code and set the new password; every session of the user ends."""
+    otp_verify(user=user, purpose=OneTimeCode.Purpose.RESET, code=code)
+    user.set_password(password)
+    # Receiving the code proves the address belongs to the user.
+    user.email_verified = True
+    user.save(update_fields=["password", "email_verified"])
+    return user
+
+
+# ------------------------------------------------------------------------------
+# Profile and e-mail change
+# ------------------------------------------------------------------------------
+PROFILE_FIELDS = [
+    "username",
+    "first_name",
+    "last_name",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postal_code",
+    "country",
+]
+
+
+def _avatar_thumbnail(upload) -> ContentFile:
+    """A square JPEG thumbnail of an (already validated) image, without its EXIF data."""
+    upload.seek(0)
+    with Image.open(upload) as image:
+        image = ImageOps.exif_transpose(image)
+        image = ImageOps.fit(image.convert("RGBA"), AVATAR_SIZE, Image.Resampling.LANCZOS)
+        background = Image.new("RGB", image.size, "white")
+        background.paste(image, mask=image.getchannel("A"))
+        buffer = io.BytesIO()
+        background.save(buffer, format="JPEG", quality=88, optimize=True)
+    return ContentFile(buffer.getvalue())
+
+
+def user_profile_update(*, user: User, data: dict, avatar=None, avatar_clear: bool = False) -> User:
+    """Save profile fields (not the e-mail: see email_change_request) and the avatar.
+
+    A new avatar is stored as a 256×256 thumbnail; the old file is removed after commit.
+    """
+    old_avatar = user.avatar.name if user.avatar else ""
+    for field in PROFILE_FIELDS:
+        if field in data:
+            setattr(user, field, data[field])
+    update_fields = list(PROFILE_FIELDS)
+    if avatar is not None:
+        name = f"{user.pk}-{get_random_string(8).lower()}.jpg"
+        user.avatar.save(name, _avatar_thumbnail(avatar), save=False)
+        update_fields.append("avatar")
+    elif avatar_clear:
+        user.avatar = ""
+        update_fields.append("avatar")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user.save(update_fields=update_fields)
+        except IntegrityError:
+            raise ValidationError(_("That username is already taken."), code="taken") from None
+        if old_avatar and "avatar" in update_fields:
+            storage = user.avatar.storage
+            transaction.on_commit(partial(storage.delete, old_avatar))
+    return user
+
+
+def email_change_request(*, user: User, new_email: str) -> OneTimeCode:
+    """E-mail a code to `new_email`; the address changes once it is entered."""
+    new_email = new_email.strip().lower()
+    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        raise ValidationError(_("Another account already uses that address."), code="taken")
+    return otp_issue(user=user, purpose=OneTimeCode.Purpose.EMAIL_CHANGE, new_email=new_email)
+
+
+def email_change_confirm(*, user: User, code: str) -> User:
+    """Check an e-mail change code and switch the user to the new, verified address."""
+    otc = otp_verify(user=user, purpose=OneTimeCode.Purpose.EMAIL_CHANGE, code=code)
+    taken = ValidationError(_("Another account already uses that address."), code="taken")
+    if User.objects.filter(email__iexact=otc.new_email).exclude(pk=user.pk).exists():
+        raise taken
+    user.email = otc.new_email
+    user.email_verified = True
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified"])
+    except IntegrityError:
+        raise taken from None
+    return user
+
+
+# ------------------------------------------------------------------------------
+# Blocking
+# ------------------------------------------------------------------------------
+@transaction.atomic
+def user_block(*, user: User, by: User) -> User:
+    """Block `user`: they cannot sign in and every live session of theirs ends.
+
+    Sessions end because the session auth hash includes `session_epoch`, which we bump;
+    `is_active=False` also makes the auth backend refuse the user on every request.
+    """
+    if user.pk == by.pk:
+        raise ValidationError(_("You cannot block yourself."), code="block_self")
+    if user.is_superuser and not by.is_superuser:
+        raise ValidationError(
+            _("Only a superuser can block a superuser."), code="block_superuser"
+        )
+    User.objects.filter(pk=user.pk).update(is_active=False, session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["is_active", "session_epoch"])
+    logger.info("User %s blocked by %s", user.pk, by.pk)
+    return user
+
+
+@transaction.atomic
+def user_unblock(*, user: User, by: User) -> User:
+    """Let a blocked user sign in again (their old sessions stay ended)."""
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    user.refresh_from_db(fields=["is_active"])
+    logger.info("User %s unblocked by %s", user.pk, by.pk)
+    return user
+
+
+# ------------------------------------------------------------------------------
+# Demo data
+# ------------------------------------------------------------------------------
 DEMO_ADMIN = {"username": "admin", "email": "admin@example.com", "password": "123@456"}
 DEMO_SHOPPER = {"username": "shopper", "email": "shopper@example.com", "password": "shopper-demo-1"}
 
@@ -9,7 +414,7 @@ DEMO_SHOPPER = {"username": "shopper", "email": "shopper@example.com", "password
 @transaction.atomic
 def demo_users_ensure() -> tuple[User, User]:
     """Create (or reset) the demo superuser and demo shopper. Idempotent."""
-    admin, _ = User.objects.get_or_create(
+    admin, _created = User.objects.get_or_create(
         username=DEMO_ADMIN["username"], defaults={"email": DEMO_ADMIN["email"]}
     )
     admin.is_staff = admin.is_superuser = admin.is_active = True
@@ -17,7 +422,7 @@ def demo_users_ensure() -> tuple[User, User]:
     admin.set_password(DEMO_ADMIN["password"])
     admin.save()
 
-    shopper, _ = User.objects.get_or_create(
+    shopper, _created = User.objects.get_or_create(
         username=DEMO_SHOPPER["username"],
         defaults={
             "email": DEMO_SHOPPER["email"],
@@ -32,4 +437,6 @@ def demo_users_ensure() -> tuple[User, User]:
     shopper.is_active = shopper.email_verified = True
     shopper.set_password(DEMO_SHOPPER["password"])
     shopper.save()
+    customers, _created = Group.objects.get_or_create(name=CUSTOMERS_GROUP)
+    shopper.groups.add(customers)
     return admin, shopper

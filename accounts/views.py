@@ -1,22 +1,337 @@
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.urls import reverse_lazy
-from django.views.generic import CreateView, TemplateView
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import FormView, UpdateView
 
-from .models import User
+from . import services
+from .forms import (
+    CodeForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetConfirmForm,
+    PasswordResetForm,
+    ProfileForm,
+    SignupForm,
+)
+from .models import OneTimeCode, User
+
+# Every sign-in goes through django.contrib.auth.login with this backend, so the
+# user_logged_in signal (cart merge, axes bookkeeping) always fires.
+AUTH_BACKEND = "accounts.backends.UsernameOrEmailBackend"
+
+# Server-side session keys for the steps that happen before a user is signed in.
+PENDING_USER_KEY = "accounts_pending_user_id"
+PENDING_NEXT_KEY = "accounts_pending_next"
+RESET_USER_KEY = "accounts_reset_user_id"
+RESET_EMAIL_KEY = "accounts_reset_email"
 
 
-class SignupForm(UserCreationForm):
-    class Meta:
-        model = User
-        fields = ["username", "email"]
+def safe_next_url(request, url: str | None) -> str:
+    """`url` if it points to this site, else an empty string (no open redirects)."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
 
 
-class SignupView(CreateView):
+def _pending_user(request) -> User | None:
+    """The user who signed up or signed in but has not confirmed their e-mail address."""
+    pk = request.session.get(PENDING_USER_KEY)
+    if not isinstance(pk, int):
+        return None
+    return User.objects.filter(pk=pk, is_active=True, email_verified=False).first()
+
+
+class SignupView(FormView):
     form_class = SignupForm
     template_name = "accounts/signup.html"
-    success_url = reverse_lazy("accounts:login")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("/")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = services.user_signup(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        self.request.session[PENDING_USER_KEY] = user.pk
+        self.request.session[PENDING_NEXT_KEY] = safe_next_url(
+            self.request, self.request.GET.get("next")
+        )
+        messages.success(
+            self.request,
+            _("Welcome! We have e-mailed a 6-digit code to %(email)s. Enter it below.")
+            % {"email": user.email},
+        )
+        return redirect("accounts:verify")
 
 
-class ProfileView(LoginRequiredMixin, TemplateView):
+class VerifyView(FormView):
+    """Confirm the e-mail address of a new (or not yet verified) account, then sign in."""
+
+    form_class = CodeForm
+    template_name = "accounts/verify.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.pending_user = _pending_user(request)
+        if self.pending_user is None:
+            if request.user.is_authenticated:
+                return redirect("/")
+            messages.info(request, _("Sign in to receive a confirmation code."))
+            return redirect("accounts:login")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(pending_user=self.pending_user, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = services.user_verify_email(
+                user=self.pending_user, code=form.cleaned_data["code"]
+            )
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        next_url = safe_next_url(self.request, self.request.session.pop(PENDING_NEXT_KEY, ""))
+        self.request.session.pop(PENDING_USER_KEY, None)
+        auth_login(self.request, user, backend=AUTH_BACKEND)
+        messages.success(self.request, _("Your e-mail address is confirmed. Welcome!"))
+        return HttpResponseRedirect(next_url or "/")
+
+
+class VerifyResendView(View):
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        user = _pending_user(request)
+        if user is None:
+            messages.info(request, _("Sign in to receive a confirmation code."))
+            return redirect("accounts:login")
+        try:
+            services.otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(
+                request, _("A new code is on its way to %(email)s.") % {"email": user.email}
+            )
+        return redirect("accounts:verify")
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.method == "GET":
+            next_url = self.get_redirect_url()
+            if next_url == request.path:
+                next_url = ""
+            return HttpResponseRedirect(next_url or "/")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not user.email_verified:
+            sent = services.user_verification_send(user=user)
+            self.request.session[PENDING_USER_KEY] = user.pk
+            self.request.session[PENDING_NEXT_KEY] = self.get_redirect_url()
+            if sent:
+                text = _("Please confirm your e-mail address first: we sent a new code to %(email)s.")
+            else:
+                text = _(
+                    "Please confirm your e-mail address first: enter the code we sent to "
+                    "%(email)s a moment ago."
+                )
+            messages.info(self.request, text % {"email": user.email})
+            return redirect("accounts:verify")
+        auth_login(self.request, user, backend=AUTH_BACKEND)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's LogoutView answers a GET with 405)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, _("You have been signed out."))
+        return response
+
+
+class PasswordResetView(FormView):
+    form_class = PasswordResetForm
+    template_name = "accounts/password_reset.html"
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        user = services.password_reset_request(email=email)
+        # Stored server-side; the page says the same thing whether or not the account exists.
+        self.request.session[RESET_USER_KEY] = user.pk if user else None
+        self.request.session[RESET_EMAIL_KEY] = email
+        messages.info(
+            self.request,
+            _(
+                "If an account uses %(email)s, we have e-mailed it a 6-digit code. "
+                "It is valid for 10 minutes."
+            )
+            % {"email": email},
+        )
+        return redirect("accounts:password-reset-confirm")
+
+
+class PasswordResetConfirmView(FormView):
+    form_class = PasswordResetConfirmForm
+    template_name = "accounts/password_reset_confirm.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if RESET_EMAIL_KEY not in request.session:
+            messages.info(request, _("Enter your e-mail address to receive a reset code."))
+            return redirect("accounts:password-reset")
+        pk = request.session.get(RESET_USER_KEY)
+        self.reset_user = (
+            User.objects.filter(pk=pk, is_active=True).first() if isinstance(pk, int) else None
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.reset_user}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(email=self.request.session[RESET_EMAIL_KEY], **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = services.password_reset_confirm(
+                user=self.reset_user,
+                code=form.cleaned_data["code"],
+                password=form.cleaned_data["new_password1"],
+            )
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        self.request.session.pop(RESET_USER_KEY, None)
+        self.request.session.pop(RESET_EMAIL_KEY, None)
+        if self.request.user.is_authenticated and self.request.user.pk == user.pk:
+            # Every *other* session has ended; keep this one.
+            update_session_auth_hash(self.request, user)
+            messages.success(self.request, _("Your password has been changed."))
+            return redirect("accounts:profile")
+        messages.success(
+            self.request, _("Your password has been changed. Sign in with the new one.")
+        )
+        return redirect("accounts:login")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form):
+        user = services.user_password_set(
+            user=form.user, password=form.cleaned_data["new_password1"]
+        )
+        # Other sessions end (the auth hash changed); this one carries on.
+        update_session_auth_hash(self.request, user)
+        messages.success(
+            self.request,
+            _("Your password has been changed. Other devices have been signed out."),
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class ProfileView(LoginRequiredMixin, UpdateView):
+    form_class = ProfileForm
     template_name = "accounts/profile.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def get_object(self, queryset=None):
+        # A fresh copy, so an invalid form never changes request.user (e.g. the navbar).
+        return User.objects.get(pk=self.request.user.pk)
+
+    def get_context_data(self, **kwargs):
+        pending = (
+            OneTimeCode.objects.filter(
+                user=self.request.user,
+                purpose=OneTimeCode.Purpose.EMAIL_CHANGE,
+                used_at__isnull=True,
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        return super().get_context_data(pending_email_change=pending, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = services.user_profile_update(
+                user=self.object,
+                data=form.cleaned_data,
+                avatar=form.cleaned_data.get("avatar"),
+                avatar_clear=form.cleaned_data.get("avatar_clear", False),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        if not form.email_changed:
+            messages.success(self.request, _("Your profile has been saved."))
+            return redirect(self.get_success_url())
+        new_email = form.cleaned_data["email"]
+        try:
+            services.email_change_request(user=user, new_email=new_email)
+        except ValidationError as error:
+            messages.warning(self.request, error.messages[0])
+            return redirect(self.get_success_url())
+        messages.info(
+            self.request,
+            _(
+                "Your profile has been saved. We have sent a code to %(email)s: enter it "
+                "below to switch to that address."
+            )
+            % {"email": new_email},
+        )
+        return redirect("accounts:email-verify")
+
+
+class EmailVerifyView(LoginRequiredMixin, FormView):
+    form_class = CodeForm
+    template_name = "accounts/email_verify.html"
+
+    def get_context_data(self, **kwargs):
+        pending = (
+            OneTimeCode.objects.filter(
+                user=self.request.user, purpose=OneTimeCode.Purpose.EMAIL_CHANGE
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        return super().get_context_data(pending=pending, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = services.email_change_confirm(
+                user=self.request.user, code=form.cleaned_data["code"]
+            )
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, _("Your e-mail address is now %(email)s.") % {"email": user.email}
+        )
+        return redirect(reverse("accounts:profile"))

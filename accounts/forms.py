@@ -1,0 +1,231 @@
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from myecommerce.validators import validate_image_upload
+
+from .models import User
+
+
+def _clean_username(username: str, *, exclude_pk: int | None = None) -> str:
+    username = username.strip()
+    if "@" in username:
+        # "@" marks an e-mail address at sign-in, so a username must not contain one.
+        raise forms.ValidationError(
+            _("A username cannot contain “@”."), code="username_at_sign"
+        )
+    others = User.objects.filter(username__iexact=username)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    if others.exists():
+        raise forms.ValidationError(_("That username is already taken."), code="username_taken")
+    return username
+
+
+def _clean_email(email: str, *, exclude_pk: int | None = None) -> str:
+    email = email.strip().lower()
+    others = User.objects.filter(email__iexact=email)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    if others.exists():
+        raise forms.ValidationError(
+            _("Another account already uses that address."), code="email_taken"
+        )
+    return email
+
+
+class SignupForm(auth_forms.BaseUserCreationForm):
+    """`username, email, password1, password2`; Django's password validators apply."""
+
+    error_messages = {
+        **auth_forms.BaseUserCreationForm.error_messages,
+        "password_mismatch": _("The two passwords do not match."),
+    }
+
+    class Meta:
+        model = User
+        fields = ["username", "email"]
+        field_classes = {"username": auth_forms.UsernameField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields["email"].help_text = _("We will e-mail you a code to confirm it.")
+        # No "password-based authentication" switch on a public sign-up form.
+        self.fields.pop("usable_password", None)
+
+    def clean_username(self):
+        return _clean_username(self.cleaned_data["username"])
+
+    def clean_email(self):
+        return _clean_email(self.cleaned_data["email"])
+
+
+class CodeForm(forms.Form):
+    """A 6-digit one-time code (sign-up verification, e-mail change)."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=6,
+        min_length=6,
+        strip=True,
+        error_messages={
+            "required": _("Enter the 6-digit code from the e-mail."),
+            "min_length": _("The code has 6 digits."),
+            "max_length": _("The code has 6 digits."),
+        },
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        if not code.isascii() or not code.isdigit():
+            raise forms.ValidationError(_("The code has 6 digits."), code="code_not_digits")
+        return code
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    """`username` (username or e-mail address) and `password`."""
+
+    error_messages = {
+        "invalid_login": _(
+            "Please enter a correct username or e-mail address and password. "
+            "Both fields may be case-sensitive."
+        ),
+        "inactive": _(
+            "This account is blocked. Please contact us if you think this is a mistake."
+        ),
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = _("Username or e-mail")
+        self.fields["username"].max_length = 254
+        self.fields["username"].widget.attrs["maxlength"] = 254
+
+
+class PasswordResetForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=254,
+        error_messages={
+            "required": _("Enter the e-mail address of your account."),
+            "invalid": _("Enter a valid e-mail address."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class PasswordResetConfirmForm(CodeForm):
+    """`code, new_password1, new_password2`. `user` may be None (unknown address)."""
+
+    error_messages = {"password_mismatch": _("The two passwords do not match.")}
+
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label=_("New password (again)"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_new_password2(self):
+        password1 = self.cleaned_data.get("new_password1")
+        password2 = self.cleaned_data["new_password2"]
+        if password1 and password1 != password2:
+            raise forms.ValidationError(
+                self.error_messages["password_mismatch"], code="password_mismatch"
+            )
+        password_validation.validate_password(password2, self.user)
+        return password2
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """`old_password, new_password1, new_password2`."""
+
+    error_messages = {
+        **auth_forms.PasswordChangeForm.error_messages,
+        "password_incorrect": _("Your current password is not right. Please try again."),
+        "password_mismatch": _("The two passwords do not match."),
+    }
+
+
+class ProfileForm(forms.ModelForm):
+    """The profile page. A changed `email` is not saved here: it needs a code first."""
+
+    country = forms.ChoiceField(
+        label=_("Country"),
+        required=False,
+        choices=[("", "—")] + list(countries),
+        error_messages={"invalid_choice": _("Choose a country from the list.")},
+    )
+    avatar = forms.ImageField(
+        label=_("Avatar"),
+        required=False,
+        validators=[validate_image_upload],
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+        help_text=_("JPEG, PNG, GIF or WebP. It is cropped to a square."),
+        error_messages={"invalid_image": _("Upload a valid image: JPEG, PNG, GIF or WebP.")},
+    )
+    avatar_clear = forms.BooleanField(label=_("Remove my avatar"), required=False)
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postal_code",
+            "country",
+        ]
+        field_classes = {"username": auth_forms.UsernameField}
+        help_texts = {
+            "username": "",
+            "email": _("A new address takes effect once you enter the code we send to it."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.current_email = self.instance.email
+
+    def clean_username(self):
+        return _clean_username(self.cleaned_data["username"], exclude_pk=self.instance.pk)
+
+    def clean_email(self):
+        return _clean_email(self.cleaned_data["email"], exclude_pk=self.instance.pk)
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        allowed = set("0123456789+-() .")
+        if phone and (not set(phone) <= allowed or sum(c.isdigit() for c in phone) < 5):
+            raise forms.ValidationError(
+                _("Enter a phone number using digits, spaces and + - ( )."), code="phone_invalid"
+            )
+        return phone
+
+    def _post_clean(self):
+        super()._post_clean()
+        # Never let the bound instance (request.user) carry an unconfirmed address.
+        self.instance.email = self.current_email
+
+    @property
+    def email_changed(self) -> bool:
+        return self.is_valid() and self.cleaned_data["email"] != self.current_email.lower()

@@ -1,0 +1,72 @@
+"""Sign-in lock-out policy for django-axes: one limit per username, another per IP address.
+
+django-axes counts failures per lockout parameter but compares them all with a single
+limit. We want 5 failures for one username *or* 20 from one IP address (within the
+cool-off window) to lock sign-in, so settings point AXES_LOCKOUT_PARAMETERS and
+AXES_FAILURE_LIMIT here: the limit callable counts each scope on its own, through the
+configured handler (database or cache), and answers with a limit that is reached exactly
+when one of the two is.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+
+LOCKOUT_PARAMETERS = ["username", "ip_address"]
+_SCOPE_ATTRIBUTE = "_accounts_lockout_scope"
+
+
+def lockout_parameters(request_or_attempt, credentials: dict | None = None) -> list[str]:
+    """AXES_LOCKOUT_PARAMETERS: both scopes, or one while `failure_limit` counts it."""
+    return getattr(request_or_attempt, _SCOPE_ATTRIBUTE, None) or LOCKOUT_PARAMETERS
+
+
+def _failures_in_scope(request: HttpRequest, credentials: dict | None, scope: str) -> int:
+    from axes.handlers.proxy import AxesProxyHandler
+
+    handler = AxesProxyHandler.get_implementation()
+    setattr(request, _SCOPE_ATTRIBUTE, [scope])
+    try:
+        return handler.get_failures(request, credentials)
+    finally:
+        delattr(request, _SCOPE_ATTRIBUTE)
+
+
+def failure_limit(request: HttpRequest, credentials: dict | None = None) -> int:
+    """AXES_FAILURE_LIMIT: reached when either the username or the IP limit is reached."""
+    by_username = _failures_in_scope(request, credentials, "username")
+    by_ip = _failures_in_scope(request, credentials, "ip_address")
+    # The handler compares max(by_username, by_ip) with what we return.
+    failures = max(by_username, by_ip)
+    locked = (
+        by_username >= settings.ACCOUNTS_LOGIN_FAILURE_LIMIT_PER_USERNAME
+        or by_ip >= settings.ACCOUNTS_LOGIN_FAILURE_LIMIT_PER_IP
+    )
+    return failures if locked else failures + 1
+
+
+def lockout_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: count "Alice", "alice" and alice's e-mail as one account.
+
+    Without this, an attacker would get five tries for each spelling of the same account.
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    if credentials:
+        raw = credentials.get(field)
+    else:
+        raw = request.POST.get(field) if request is not None and request.method == "POST" else None
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    name = raw.strip().lower()[:255]
+    if "@" in name:
+        user_model = get_user_model()
+        username = (
+            user_model._default_manager.filter(email__iexact=name)
+            .values_list("username", flat=True)
+            .first()
+        )
+        if username:
+            return username.lower()
+    return name

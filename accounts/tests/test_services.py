@@ -1,0 +1,476 @@
+import io
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from accounts import services
+from accounts.models import OneTimeCode, User
+from accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = OneTimeCode.Purpose.SIGNUP
+RESET = OneTimeCode.Purpose.RESET
+EMAIL_CHANGE = OneTimeCode.Purpose.EMAIL_CHANGE
+
+
+@pytest.fixture
+def issue(sent, mailoutbox, code_in):
+    """Issue a code and return (row, the code from the e-mail)."""
+
+    def _issue(user, purpose=SIGNUP, **kwargs):
+        with sent():
+            otc = services.otp_issue(user=user, purpose=purpose, **kwargs)
+        return otc, code_in(mailoutbox[-1])
+
+    return _issue
+
+
+def _age(otc, **delta):
+    """Pretend a code was issued earlier (moves created_at and expires_at back)."""
+    OneTimeCode.objects.filter(pk=otc.pk).update(
+        created_at=otc.created_at - timedelta(**delta),
+        expires_at=otc.expires_at - timedelta(**delta),
+    )
+
+
+def _error_code(excinfo) -> str:
+    return excinfo.value.code
+
+
+# ------------------------------------------------------------------------------
+# otp_issue
+# ------------------------------------------------------------------------------
+def test_issued_code_is_six_digits_from_secrets_and_only_its_hash_is_stored(sent, mailoutbox):
+    user = UserFactory()
+    with mock.patch("accounts.services.secrets.randbelow", return_value=42) as randbelow:
+        with sent():
+            otc = services.otp_issue(user=user, purpose=SIGNUP)
+    randbelow.assert_called_once_with(1_000_000)
+    assert "000042" in mailoutbox[0].body
+    assert "000042" not in otc.code_hash
+    assert len(otc.code_hash) == 64
+    assert otc.code_hash == services.otp_hash(user_id=user.pk, purpose=SIGNUP, code="000042")
+
+
+def test_issued_code_lives_ten_minutes(issue):
+    otc, _code = issue(UserFactory())
+    assert otc.expires_at - otc.created_at == timedelta(minutes=10)
+
+
+def test_code_email_has_text_and_html_and_goes_to_the_user(issue, mailoutbox):
+    user = UserFactory()
+    _otc, code = issue(user)
+    message = mailoutbox[0]
+    assert message.to == [user.email]
+    assert code in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and code in html
+
+
+def test_code_email_is_sent_only_after_commit(django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.otp_issue(user=UserFactory(), purpose=SIGNUP)
+    assert mailoutbox == []
+    assert len(callbacks) == 1
+
+
+def test_email_change_code_goes_to_the_new_address(issue, mailoutbox):
+    user = UserFactory()
+    issue(user, EMAIL_CHANGE, new_email="new@example.com")
+    assert mailoutbox[0].to == ["new@example.com"]
+
+
+def test_second_code_within_a_minute_is_refused(issue):
+    user = UserFactory()
+    issue(user)
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_issue(user=user, purpose=SIGNUP)
+    assert _error_code(excinfo) == "throttled"
+    assert "seconds" in excinfo.value.messages[0]
+
+
+def test_second_code_after_a_minute_is_sent(issue, mailoutbox):
+    user = UserFactory()
+    first, _code = issue(user)
+    _age(first, seconds=61)
+    issue(user)
+    assert len(mailoutbox) == 2
+
+
+def test_throttle_is_per_purpose(issue, mailoutbox):
+    user = UserFactory()
+    issue(user, SIGNUP)
+    issue(user, RESET)
+    assert len(mailoutbox) == 2
+
+
+# ------------------------------------------------------------------------------
+# otp_verify
+# ------------------------------------------------------------------------------
+def test_right_code_is_accepted_once(issue):
+    user = UserFactory()
+    otc, code = issue(user)
+    assert services.otp_verify(user=user, purpose=SIGNUP, code=code).pk == otc.pk
+    otc.refresh_from_db()
+    assert otc.used_at is not None
+
+
+def test_reusing_a_code_is_refused(issue):
+    user = UserFactory()
+    _otc, code = issue(user)
+    services.otp_verify(user=user, purpose=SIGNUP, code=code)
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=user, purpose=SIGNUP, code=code)
+    assert _error_code(excinfo) == "used"
+    assert "already been used" in excinfo.value.messages[0]
+
+
+def test_wrong_code_is_refused_and_counted(issue):
+    user = UserFactory()
+    otc, code = issue(user)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+    assert _error_code(excinfo) == "invalid"
+    otc.refresh_from_db()
+    assert otc.attempts == 1 and otc.used_at is None
+
+
+def test_sixth_try_is_refused_even_with_the_right_code(issue):
+    user = UserFactory()
+    otc, code = issue(user)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    outcomes = []
+    for _ in range(5):
+        with pytest.raises(ValidationError) as excinfo:
+            services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+        outcomes.append(_error_code(excinfo))
+    assert outcomes == ["invalid"] * 4 + ["too_many_attempts"]
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=user, purpose=SIGNUP, code=code)
+    assert _error_code(excinfo) == "too_many_attempts"
+    otc.refresh_from_db()
+    assert otc.attempts == 5 and otc.used_at is None
+
+
+def test_four_wrong_tries_then_the_right_code_works(issue):
+    user = UserFactory()
+    _otc, code = issue(user)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(4):
+        with pytest.raises(ValidationError):
+            services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+    services.otp_verify(user=user, purpose=SIGNUP, code=code)
+
+
+def test_expired_code_is_refused(issue):
+    user = UserFactory()
+    _otc, code = issue(user)
+    later = timezone.now() + timedelta(minutes=10, seconds=1)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        with pytest.raises(ValidationError) as excinfo:
+            services.otp_verify(user=user, purpose=SIGNUP, code=code)
+    assert _error_code(excinfo) == "expired"
+    assert "expired" in excinfo.value.messages[0]
+
+
+def test_code_still_works_just_before_expiry(issue):
+    user = UserFactory()
+    _otc, code = issue(user)
+    later = timezone.now() + timedelta(minutes=9, seconds=55)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        services.otp_verify(user=user, purpose=SIGNUP, code=code)
+
+
+def test_wrong_code_after_expiry_says_expired(issue):
+    user = UserFactory()
+    otc, code = issue(user)
+    _age(otc, minutes=11)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+    assert _error_code(excinfo) == "expired"
+
+
+def test_code_for_another_purpose_is_refused_with_its_purpose_named(issue):
+    user = UserFactory()
+    _signup, signup_code = issue(user, SIGNUP)
+    reset, _reset_code = issue(user, RESET)
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=user, purpose=RESET, code=signup_code)
+    assert _error_code(excinfo) == "wrong_purpose"
+    assert "sign-up" in excinfo.value.messages[0]
+    reset.refresh_from_db()
+    assert reset.attempts == 1
+
+
+def test_code_of_another_user_is_refused(issue):
+    owner, other = UserFactory(), UserFactory()
+    _otc, code = issue(owner)
+    issue(other)
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=other, purpose=SIGNUP, code=code)
+    assert _error_code(excinfo) == "invalid"
+
+
+def test_older_code_is_refused_once_a_newer_one_was_sent(issue):
+    user = UserFactory()
+    first, old_code = issue(user)
+    _age(first, seconds=61)
+    _second, new_code = issue(user)
+    if new_code == old_code:  # one chance in a million
+        pytest.skip("both codes happen to be equal")
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=user, purpose=SIGNUP, code=old_code)
+    assert _error_code(excinfo) == "superseded"
+    services.otp_verify(user=user, purpose=SIGNUP, code=new_code)
+
+
+def test_verifying_without_any_code_is_refused():
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=UserFactory(), purpose=SIGNUP, code="123456")
+    assert _error_code(excinfo) == "no_code"
+
+
+def test_verifying_for_no_user_looks_like_a_wrong_code():
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=None, purpose=RESET, code="123456")
+    assert _error_code(excinfo) == "invalid"
+
+
+# ------------------------------------------------------------------------------
+# Sign-up and verification
+# ------------------------------------------------------------------------------
+def test_signup_creates_an_unverified_customer_and_emails_a_code(sent, mailoutbox):
+    with sent():
+        user = services.user_signup(
+            username="newbie", email="Newbie@Example.com", password="a-Str0ng-pass!"
+        )
+    assert user.email == "newbie@example.com"
+    assert not user.email_verified and user.is_active
+    assert user.check_password("a-Str0ng-pass!")
+    assert list(user.groups.values_list("name", flat=True)) == ["Customers"]
+    assert mailoutbox[0].to == ["newbie@example.com"]
+    assert user.one_time_codes.get().purpose == SIGNUP
+
+
+def test_signup_with_a_taken_username_is_refused_not_crashed():
+    UserFactory(username="taken")
+    with pytest.raises(ValidationError) as excinfo:
+        services.user_signup(username="taken", email="x@example.com", password="a-Str0ng-pass!")
+    assert excinfo.value.code == "taken"
+    assert User.objects.filter(email="x@example.com").count() == 0
+
+
+def test_verify_email_marks_the_address_verified(issue):
+    user = UserFactory(email_verified=False)
+    _otc, code = issue(user)
+    services.user_verify_email(user=user, code=code)
+    user.refresh_from_db()
+    assert user.email_verified
+
+
+def test_verification_send_is_skipped_within_a_minute(issue, sent):
+    user = UserFactory(email_verified=False)
+    issue(user)
+    with sent():
+        assert services.user_verification_send(user=user) is False
+
+
+# ------------------------------------------------------------------------------
+# Password reset
+# ------------------------------------------------------------------------------
+def test_reset_request_for_an_unknown_address_sends_nothing(sent, mailoutbox):
+    with sent():
+        assert services.password_reset_request(email="nobody@example.com") is None
+    assert mailoutbox == []
+
+
+def test_reset_request_for_a_blocked_user_sends_nothing(sent, mailoutbox):
+    UserFactory(email="blocked@example.com", is_active=False)
+    with sent():
+        assert services.password_reset_request(email="blocked@example.com") is None
+    assert mailoutbox == []
+
+
+def test_reset_request_emails_a_reset_code(sent, mailoutbox):
+    user = UserFactory(email="me@example.com")
+    with sent():
+        assert services.password_reset_request(email=" ME@example.com ") == user
+    assert mailoutbox[0].to == ["me@example.com"]
+    assert user.one_time_codes.get().purpose == RESET
+
+
+def test_repeated_reset_request_within_a_minute_is_quietly_ignored(sent, mailoutbox):
+    user = UserFactory()
+    with sent():
+        services.password_reset_request(email=user.email)
+        assert services.password_reset_request(email=user.email) == user
+    assert len(mailoutbox) == 1
+
+
+def test_reset_confirm_sets_the_password(issue):
+    user = UserFactory(email_verified=False)
+    _otc, code = issue(user, RESET)
+    services.password_reset_confirm(user=user, code=code, password="n3w-Passw0rd!")
+    user.refresh_from_db()
+    assert user.check_password("n3w-Passw0rd!")
+    assert user.email_verified
+
+
+def test_reset_confirm_with_a_wrong_code_keeps_the_password(issue):
+    user = UserFactory()
+    _otc, code = issue(user, RESET)
+    with pytest.raises(ValidationError):
+        services.password_reset_confirm(
+            user=user, code=f"{(int(code) + 1) % 1_000_000:06d}", password="n3w-Passw0rd!"
+        )
+    user.refresh_from_db()
+    assert not user.check_password("n3w-Passw0rd!")
+
+
+def test_reset_changes_the_session_auth_hash(issue):
+    user = UserFactory()
+    before = user.get_session_auth_hash()
+    _otc, code = issue(user, RESET)
+    services.password_reset_confirm(user=user, code=code, password="n3w-Passw0rd!")
+    assert User.objects.get(pk=user.pk).get_session_auth_hash() != before
+
+
+# ------------------------------------------------------------------------------
+# Profile and e-mail change
+# ------------------------------------------------------------------------------
+def _image_upload(size=(600, 400), fmt="PNG", name="me.png", mode="RGB"):
+    buffer = io.BytesIO()
+    Image.new(mode, size, "red").save(buffer, format=fmt)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{fmt.lower()}")
+
+
+def test_profile_update_saves_fields_but_not_the_email():
+    user = UserFactory(email="old@example.com")
+    services.user_profile_update(
+        user=user, data={"first_name": "Ada", "city": "London", "email": "new@example.com"}
+    )
+    user.refresh_from_db()
+    assert (user.first_name, user.city, user.email) == ("Ada", "London", "old@example.com")
+
+
+def test_avatar_is_stored_as_a_square_jpeg_thumbnail(sent):
+    user = UserFactory()
+    with sent():
+        services.user_profile_update(user=user, data={}, avatar=_image_upload(mode="RGBA"))
+    user.refresh_from_db()
+    with Image.open(user.avatar) as image:
+        assert image.format == "JPEG"
+        assert image.size == services.AVATAR_SIZE
+
+
+def test_replacing_an_avatar_removes_the_old_file(sent):
+    user = UserFactory()
+    with sent():
+        services.user_profile_update(user=user, data={}, avatar=_image_upload())
+    old_name = user.avatar.name
+    storage = user.avatar.storage
+    with sent():
+        services.user_profile_update(user=user, data={}, avatar=_image_upload(fmt="JPEG"))
+    assert user.avatar.name != old_name
+    assert not storage.exists(old_name)
+    assert storage.exists(user.avatar.name)
+
+
+def test_email_change_takes_effect_only_with_the_code(issue, sent, mailoutbox, code_in):
+    user = UserFactory(email="old@example.com")
+    with sent():
+        services.email_change_request(user=user, new_email="New@Example.com")
+    assert mailoutbox[0].to == ["new@example.com"]
+    user.refresh_from_db()
+    assert user.email == "old@example.com"
+    services.email_change_confirm(user=user, code=code_in(mailoutbox[0]))
+    user.refresh_from_db()
+    assert user.email == "new@example.com" and user.email_verified
+
+
+def test_email_change_to_a_taken_address_is_refused():
+    UserFactory(email="taken@example.com")
+    with pytest.raises(ValidationError) as excinfo:
+        services.email_change_request(user=UserFactory(), new_email="TAKEN@example.com")
+    assert excinfo.value.code == "taken"
+
+
+def test_email_change_is_refused_if_the_address_was_taken_meanwhile(issue):
+    user = UserFactory()
+    _otc, code = issue(user, EMAIL_CHANGE, new_email="late@example.com")
+    UserFactory(email="late@example.com")
+    with pytest.raises(ValidationError) as excinfo:
+        services.email_change_confirm(user=user, code=code)
+    assert excinfo.value.code == "taken"
+
+
+# ------------------------------------------------------------------------------
+# Blocking
+# ------------------------------------------------------------------------------
+def test_blocking_deactivates_the_user_and_changes_the_session_hash():
+    staff = UserFactory(is_staff=True)
+    user = UserFactory()
+    before = user.get_session_auth_hash()
+    services.user_block(user=user, by=staff)
+    user.refresh_from_db()
+    assert not user.is_active
+    assert user.get_session_auth_hash() != before
+
+
+def test_unblocking_does_not_revive_old_sessions():
+    staff = UserFactory(is_staff=True)
+    user = UserFactory()
+    before = user.get_session_auth_hash()
+    services.user_block(user=user, by=staff)
+    services.user_unblock(user=user, by=staff)
+    user.refresh_from_db()
+    assert user.is_active
+    assert user.get_session_auth_hash() != before
+
+
+def test_blocking_yourself_is_refused():
+    staff = UserFactory(is_staff=True)
+    with pytest.raises(ValidationError) as excinfo:
+        services.user_block(user=staff, by=staff)
+    assert excinfo.value.code == "block_self"
+    staff.refresh_from_db()
+    assert staff.is_active
+
+
+def test_staff_cannot_block_a_superuser():
+    staff = UserFactory(is_staff=True)
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    with pytest.raises(ValidationError) as excinfo:
+        services.user_block(user=boss, by=staff)
+    assert excinfo.value.code == "block_superuser"
+    boss.refresh_from_db()
+    assert boss.is_active
+
+
+def test_a_superuser_can_block_a_superuser():
+    root = UserFactory(is_staff=True, is_superuser=True)
+    other = UserFactory(is_staff=True, is_superuser=True)
+    services.user_block(user=other, by=root)
+    other.refresh_from_db()
+    assert not other.is_active
+
+
+# ------------------------------------------------------------------------------
+# Demo users
+# ------------------------------------------------------------------------------
+def test_demo_users_ensure_is_idempotent():
+    services.demo_users_ensure()
+    admin, shopper = services.demo_users_ensure()
+    assert User.objects.filter(username__in=["admin", "shopper"]).count() == 2
+    assert admin.is_superuser and admin.check_password("123@456")
+    assert shopper.email_verified and shopper.groups.filter(name="Customers").exists()
+    assert Group.objects.filter(name="Customers").count() == 1
