@@ -189,11 +189,11 @@ def cart_get_line(*, user, session: SessionBase | None, item_id: int) -> CartLin
     return CartLine(id=item_id, product=product, quantity=quantity)
 
 
-def cart_product_ids(*, user, session: SessionBase | None) -> set[int]:
-    """Ids of the products in the visitor's cart (one query for a user, none for a guest)."""
+def cart_quantities(*, user, session: SessionBase | None) -> dict[int, int]:
+    """{product id: quantity} of the visitor's cart (one query for a user, none for a guest)."""
     if _is_signed_in(user):
-        return set(CartItem.objects.filter(cart__user=user).values_list("product_id", flat=True))
-    return set(session_cart_read(session=session))
+        return dict(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
+    return session_cart_read(session=session)
 
 
 def cart_item_count(*, request: HttpRequest) -> int:

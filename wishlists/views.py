@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import ListView
 
-from carts.selectors import cart_product_ids
+from carts.selectors import cart_quantities
 from carts.views import safe_back_url
 from products.models import Product
 
@@ -31,7 +31,10 @@ class WishlistDetailView(LoginRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["cart_product_ids"] = cart_product_ids(user=self.request.user, session=None)
+        in_cart = cart_quantities(user=self.request.user, session=None)
+        context["cart_product_ids"] = set(in_cart)
+        # The navbar count from the same query: no second one.
+        context["cart_count"] = sum(in_cart.values())
         return context
 
 
