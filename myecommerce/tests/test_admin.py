@@ -1,0 +1,156 @@
+"""The admin site itself: titles and the dashboard on the index page."""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import StaffFactory, UserFactory
+from myecommerce.admin import CHART_HEIGHT, CHART_TOP, sales_chart
+from orders.models import Order
+from orders.selectors import DaySales, sales_by_day
+from orders.tests.factories import OrderFactory
+from products.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+INDEX = reverse("admin:index")
+
+
+def days_ago(n: int) -> datetime:
+    """Noon, `n` days before today in the current time zone."""
+    day = timezone.localdate() - timedelta(days=n)
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(username="boss", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def manager():
+    user = StaffFactory(username="manager")
+    user.groups.add(Group.objects.get(name="Store managers"))
+    return user
+
+
+@pytest.fixture(params=["superuser", "manager"])
+def staff_client(request, client):
+    client.force_login(request.getfixturevalue(request.param))
+    return client
+
+
+@pytest.fixture
+def sales():
+    """Orders whose sums over the last 30 days are 36.50 in 4 orders."""
+    OrderFactory(created_at=days_ago(0), total="10.00", status=Order.Status.PAID)
+    OrderFactory(created_at=days_ago(0), total="5.50")
+    OrderFactory(created_at=days_ago(3), total="20.00", status=Order.Status.DELIVERED)
+    OrderFactory(created_at=days_ago(29), total="1.00", status=Order.Status.SHIPPED)
+    OrderFactory(created_at=days_ago(0), total="100.00", status=Order.Status.CANCELLED)
+    OrderFactory(created_at=days_ago(30), total="1000.00", status=Order.Status.PAID)
+
+
+def test_titles_say_myecommerce_admin(staff_client):
+    response = staff_client.get(INDEX)
+    assert response.status_code == HTTPStatus.OK
+    assert b"myecommerce admin" in response.content
+    assert response.context["site_header"] == "myecommerce admin"
+
+
+def test_dashboard_sales_match_the_orders(staff_client, sales):
+    response = staff_client.get(INDEX)
+
+    assert response.status_code == HTTPStatus.OK
+    context = response.context
+    assert context["sales_total"] == Decimal("36.50")
+    assert context["sales_orders"] == 4
+    days = context["sales_by_day"]
+    assert len(days) == 30
+    assert days[-1] == DaySales(day=timezone.localdate(), revenue=Decimal("15.50"), orders=2)
+    assert days[-4].revenue == Decimal("20.00")
+    assert days[0].revenue == Decimal("1.00")
+    assert sum(1 for d in days if d.orders) == 3
+    content = response.content.decode()
+    assert "36.50" in content
+    assert content.count('class="bar"') == 30
+
+
+def test_dashboard_counts_orders_by_status(staff_client, sales):
+    response = staff_client.get(INDEX)
+
+    counts = {value: count for value, _label, count in response.context["orders_by_status"]}
+    assert counts == {"pending": 1, "paid": 2, "shipped": 1, "delivered": 1, "cancelled": 1}
+
+
+def test_dashboard_lists_newest_orders_and_low_stock_products_with_links(staff_client, settings):
+    settings.LOW_STOCK_THRESHOLD = 5
+    empty = ProductFactory(name="Empty", stock=0)
+    few = ProductFactory(name="Few", stock=5)
+    ProductFactory(name="Plenty", stock=6)
+    ProductFactory(name="Hidden", stock=1, is_active=False)
+    old = OrderFactory(created_at=days_ago(2))
+    new = OrderFactory(created_at=days_ago(0))
+
+    response = staff_client.get(INDEX)
+
+    assert [p.name for p in response.context["low_stock"]] == ["Empty", "Few"]
+    content = response.content.decode()
+    for product in (empty, few):
+        assert reverse("admin:products_product_change", args=[product.pk]) in content
+    assert [o.pk for o in response.context["newest_orders"]] == [new.pk, old.pk]
+    assert reverse("admin:orders_order_change", args=[new.pk]) in content
+
+
+def test_dashboard_chart_is_inline_svg_without_scripts(staff_client, sales):
+    content = staff_client.get(INDEX).content.decode()
+    assert "<svg" in content
+    assert "<script" not in content.split('id="dashboard-sales"')[1].split("</svg>")[0]
+
+
+def test_staff_without_permissions_see_no_shop_figures(client):
+    client.force_login(StaffFactory())
+    response = client.get(INDEX)
+    assert response.status_code == HTTPStatus.OK
+    assert "sales_chart" not in response.context
+    assert "low_stock" not in response.context
+
+
+def test_sales_by_day_fills_missing_days_with_zeros():
+    days = sales_by_day(days=7)
+    assert [d.day for d in days] == [
+        timezone.localdate() - timedelta(days=n) for n in range(6, -1, -1)
+    ]
+    assert all(d.revenue == 0 and d.orders == 0 for d in days)
+
+
+def test_sales_chart_geometry():
+    today = timezone.localdate()
+    days = [
+        DaySales(day=today - timedelta(days=2), revenue=Decimal("0"), orders=0),
+        DaySales(day=today - timedelta(days=1), revenue=Decimal("50"), orders=1),
+        DaySales(day=today, revenue=Decimal("100"), orders=2),
+    ]
+
+    chart = sales_chart(days, currency="USD")
+
+    bars = chart["bars"]
+    assert [b.height for b in bars][0] == 0
+    assert bars[2].height == pytest.approx(2 * bars[1].height)
+    assert bars[2].y == pytest.approx(CHART_TOP)  # 100 is the axis maximum
+    assert all(b.y + b.height == pytest.approx(chart["baseline"]) for b in bars)
+    assert chart["baseline"] < CHART_HEIGHT
+    assert [g["left"].text for g in chart["gridlines"]] == ["0", "20", "40", "60", "80", "100"]
+    assert [g["right"].text for g in chart["gridlines"]] == ["0", "1", "2", "3", "4", "5"]
+    assert chart["x_labels"][-1].text == today.strftime("%b %-d")
+
+
+def test_sales_chart_with_no_sales_draws_flat_bars():
+    today = timezone.localdate()
+    chart = sales_chart([DaySales(day=today, revenue=Decimal("0"), orders=0)], currency="USD")
+    assert chart["bars"][0].height == 0

@@ -1,0 +1,64 @@
+"""Reads over orders that span relations or aggregate (the admin dashboard uses these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import Order
+
+
+@dataclass(frozen=True)
+class DaySales:
+    day: date
+    revenue: Decimal
+    orders: int
+
+
+def sales_by_day(*, days: int = 30, today: date | None = None) -> list[DaySales]:
+    """Revenue and order count for each of the last `days` days (today included).
+
+    Cancelled orders are left out; days without orders are present with zeros. Days are
+    calendar days in the current time zone.
+    """
+    tz = timezone.get_current_timezone()
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(first, time.min), tz)
+    until = timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min), tz)
+    rows = (
+        Order.objects.exclude(status=Order.Status.CANCELLED)
+        .filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day")
+        .annotate(revenue=Sum("total"), orders=Count("pk"))
+        .order_by("day")
+    )
+    found = {row["day"]: row for row in rows}
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = found.get(day)
+        result.append(
+            DaySales(
+                day=day,
+                revenue=row["revenue"] if row else Decimal("0.00"),
+                orders=row["orders"] if row else 0,
+            )
+        )
+    return result
+
+
+def order_counts_by_status() -> list[tuple[str, str, int]]:
+    """(status, label, count) for every status, in the order of the workflow."""
+    counts = dict(Order.objects.order_by().values_list("status").annotate(n=Count("pk")))
+    return [(value, label, counts.get(value, 0)) for value, label in Order.Status.choices]
+
+
+def orders_newest(*, limit: int = 10) -> QuerySet[Order]:
+    return Order.objects.order_by("-created_at", "-pk")[:limit]
