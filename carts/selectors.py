@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Prefetch, Sum
@@ -19,6 +20,14 @@ from django.http import HttpRequest
 from products.models import Product, ProductImage
 
 from .models import CartItem
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+    # Whoever is shopping: a signed-in user, or a guest (AnonymousUser, or None in scripts).
+    Shopper = User | AnonymousUser | None
 
 # A guest's cart lives in the session as {"<product id>": quantity}.
 SESSION_CART_KEY = "cart"
@@ -128,11 +137,11 @@ def images_prefetch(lookup: str = "images") -> Prefetch:
     return Prefetch(lookup, queryset=ProductImage.objects.order_by("position", "pk"))
 
 
-def _is_signed_in(user) -> bool:
+def _is_signed_in(user: Shopper) -> bool:
     return user is not None and user.is_authenticated
 
 
-def cart_get_summary(*, user, session: SessionBase | None) -> CartSummary:
+def cart_get_summary(*, user: Shopper, session: SessionBase | None) -> CartSummary:
     """Every line of the visitor's cart with its product, category and images.
 
     A fixed number of queries whatever the number of lines: one for the lines (or the
@@ -169,7 +178,7 @@ def cart_get_summary(*, user, session: SessionBase | None) -> CartSummary:
     )
 
 
-def cart_get_line(*, user, session: SessionBase | None, item_id: int) -> CartLine | None:
+def cart_get_line(*, user: Shopper, session: SessionBase | None, item_id: int) -> CartLine | None:
     """One line of the visitor's own cart, or None: another user's line is never found."""
     if not 0 < item_id <= MAX_DB_ID:
         return None
@@ -189,7 +198,7 @@ def cart_get_line(*, user, session: SessionBase | None, item_id: int) -> CartLin
     return CartLine(id=item_id, product=product, quantity=quantity)
 
 
-def cart_quantities(*, user, session: SessionBase | None) -> dict[int, int]:
+def cart_quantities(*, user: Shopper, session: SessionBase | None) -> dict[int, int]:
     """{product id: quantity} of the visitor's cart (one query for a user, none for a guest)."""
     if _is_signed_in(user):
         return dict(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))

@@ -13,6 +13,7 @@ only *checked* here: it is taken at checkout, which checks again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
@@ -26,6 +27,11 @@ from products.models import Product
 
 from .models import Cart, CartItem
 from .selectors import MAX_DB_ID, SESSION_CART_KEY, session_cart_read
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+    from .selectors import Shopper
 
 
 class CartLineNotFound(ObjectDoesNotExist):
@@ -46,7 +52,7 @@ class CartMergeResult:
     no_room: list[Product] = field(default_factory=list)  # the cart already had the most lines
 
 
-def _signed_in(user) -> bool:
+def _signed_in(user: Shopper) -> bool:
     return user is not None and user.is_authenticated
 
 
@@ -124,7 +130,7 @@ def _get_product(product_id: int) -> Product:
         raise ProductNotFound from None
 
 
-def _locked_cart(user) -> Cart:
+def _locked_cart(user: User) -> Cart:
     """The user's cart, created if needed, locked so concurrent changes to it queue up."""
     cart, _created = Cart.objects.get_or_create(user=user)
     return Cart.objects.select_for_update().get(pk=cart.pk)
@@ -135,7 +141,7 @@ def _touch(cart: Cart) -> None:
 
 
 def cart_add_product(
-    *, user, session: SessionBase | None = None, product_id: int, quantity: int = 1
+    *, user: Shopper, session: SessionBase | None = None, product_id: int, quantity: int = 1
 ) -> int:
     """Add `quantity` of a product to the visitor's cart; returns the line's new quantity.
 
@@ -170,7 +176,7 @@ def cart_add_product(
 
 
 def cart_set_quantity(
-    *, user, session: SessionBase | None = None, item_id: int, quantity: int
+    *, user: Shopper, session: SessionBase | None = None, item_id: int, quantity: int
 ) -> int:
     """Set a line's quantity (0 removes the line); returns the new quantity.
 
@@ -216,7 +222,7 @@ def cart_set_quantity(
         return quantity
 
 
-def cart_remove_item(*, user, session: SessionBase | None = None, item_id: int) -> Product:
+def cart_remove_item(*, user: Shopper, session: SessionBase | None = None, item_id: int) -> Product:
     """Remove a line from the visitor's cart; returns its product (for the message)."""
     if not 0 < item_id <= MAX_DB_ID:
         raise CartLineNotFound
@@ -246,7 +252,7 @@ def cart_remove_item(*, user, session: SessionBase | None = None, item_id: int) 
         return item.product
 
 
-def cart_clear(*, user, session: SessionBase | None = None) -> None:
+def cart_clear(*, user: Shopper, session: SessionBase | None = None) -> None:
     """Empty the visitor's cart (the orders app does this after a checkout)."""
     if not _signed_in(user):
         if session is not None and SESSION_CART_KEY in session:
@@ -256,7 +262,7 @@ def cart_clear(*, user, session: SessionBase | None = None) -> None:
 
 
 @transaction.atomic
-def cart_merge(*, user, session: SessionBase) -> CartMergeResult:
+def cart_merge(*, user: User, session: SessionBase) -> CartMergeResult:
     """Move a guest's session cart into `user`'s database cart, then empty the session cart.
 
     Quantities of a product in both carts are added and capped at the stock; inactive and

@@ -1,11 +1,18 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 
 from carts.selectors import images_prefetch
 
 from .models import WishlistItem
 
+if TYPE_CHECKING:
+    from carts.selectors import Shopper
 
-def wishlist_items(*, user) -> QuerySet[WishlistItem]:
+
+def wishlist_items(*, user: Shopper) -> QuerySet[WishlistItem]:
     """The user's wishlist, newest first, with products, categories and images: two queries."""
     return (
         WishlistItem.objects.filter(user=user)
@@ -14,7 +21,7 @@ def wishlist_items(*, user) -> QuerySet[WishlistItem]:
     )
 
 
-def wishlist_product_ids(*, user) -> set[int]:
+def wishlist_product_ids(*, user: Shopper) -> set[int]:
     """Ids of the products in the user's wishlist, in one query (none for a guest)."""
     if user is None or not user.is_authenticated:
         return set()

@@ -1,5 +1,9 @@
 """The wishlist's rules. A wishlist belongs to a signed-in user; guests have none."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -10,6 +14,9 @@ from carts.services import ProductNotFound, cart_add_product
 from products.models import Product
 
 from .models import WishlistItem
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 __all__ = [
     "ProductNotFound",
@@ -31,7 +38,7 @@ def _get_product(product_id: int) -> Product:
     return product
 
 
-def wishlist_add_product(*, user, product_id: int) -> bool:
+def wishlist_add_product(*, user: User, product_id: int) -> bool:
     """Put a product on the user's wishlist; True if it was not there already.
 
     Adding twice is harmless. Out-of-stock products are welcome (that is what wishlists are
@@ -48,7 +55,7 @@ def wishlist_add_product(*, user, product_id: int) -> bool:
     return created
 
 
-def wishlist_remove_product(*, user, product_id: int) -> bool:
+def wishlist_remove_product(*, user: User, product_id: int) -> bool:
     """Take a product off the user's wishlist; True if it was there."""
     _get_product(product_id)
     deleted, _details = WishlistItem.objects.filter(user=user, product_id=product_id).delete()
@@ -56,7 +63,7 @@ def wishlist_remove_product(*, user, product_id: int) -> bool:
 
 
 @transaction.atomic
-def wishlist_move_to_cart(*, user, product_id: int) -> bool:
+def wishlist_move_to_cart(*, user: User, product_id: int) -> bool:
     """Move a wished-for product into the user's cart (one unit, stock permitting).
 
     Returns True if a unit was added, False if the product was already in the cart (then it
