@@ -1,10 +1,21 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import Order, OrderItem, OrderStatusChange
-from .services import order_set_status
+from .services import ALLOWED_TRANSITIONS, order_set_status
+
+# The changelist action that moves an order to each status.
+STATUS_ACTIONS = {
+    Order.Status.PAID: "mark_paid",
+    Order.Status.SHIPPED: "mark_shipped",
+    Order.Status.DELIVERED: "mark_delivered",
+    Order.Status.CANCELLED: "mark_cancelled",
+}
 
 
 class OrderItemInline(admin.TabularInline):
@@ -58,6 +69,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 50
     inlines = [OrderItemInline, OrderStatusChangeInline]
+    change_form_template = "admin/orders/order/change_form.html"
     actions = ["mark_paid", "mark_shipped", "mark_delivered", "mark_cancelled"]
     fieldsets = [
         (
@@ -114,6 +126,19 @@ class OrderAdmin(admin.ModelAdmin):
     def total_display(self, obj: Order) -> str:
         return f"{obj.total} {obj.currency}"
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Buttons for the order's next statuses; they post to the same actions as the list.
+        order = self.get_object(request, unquote(object_id))
+        buttons = []
+        if order is not None and self.has_change_permission(request, order):
+            buttons = [
+                (STATUS_ACTIONS[status], Order.Status(status).label)
+                for status in Order.Status.values
+                if status in ALLOWED_TRANSITIONS.get(order.status, ())
+            ]
+        context = {"status_buttons": buttons, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
     def has_add_permission(self, request):
         # Orders are placed at checkout, never typed in.
         return False
@@ -124,21 +149,21 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark selected orders as paid"), permissions=["change"])
     def mark_paid(self, request, queryset):
-        self._set_status(request, queryset, Order.Status.PAID)
+        return self._set_status(request, queryset, Order.Status.PAID)
 
     @admin.action(description=_("Mark selected orders as shipped"), permissions=["change"])
     def mark_shipped(self, request, queryset):
-        self._set_status(request, queryset, Order.Status.SHIPPED)
+        return self._set_status(request, queryset, Order.Status.SHIPPED)
 
     @admin.action(description=_("Mark selected orders as delivered"), permissions=["change"])
     def mark_delivered(self, request, queryset):
-        self._set_status(request, queryset, Order.Status.DELIVERED)
+        return self._set_status(request, queryset, Order.Status.DELIVERED)
 
     @admin.action(description=_("Mark selected orders as cancelled"), permissions=["change"])
     def mark_cancelled(self, request, queryset):
-        self._set_status(request, queryset, Order.Status.CANCELLED)
+        return self._set_status(request, queryset, Order.Status.CANCELLED)
 
-    def _set_status(self, request, queryset, to_status: str) -> None:
+    def _set_status(self, request, queryset, to_status: str):
         changed = 0
         for order in queryset.order_by("pk"):
             try:
@@ -158,3 +183,7 @@ class OrderAdmin(admin.ModelAdmin):
                 % {"count": changed, "status": Order.Status(to_status).label.lower()},
                 messages.SUCCESS,
             )
+        if request.POST.get("_from_order") and queryset.count() == 1:
+            order = queryset.get()
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        return None

@@ -210,3 +210,28 @@ def test_staff_without_order_permissions_cannot_change_status(client):
     assert response.status_code == HTTPStatus.FORBIDDEN
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+
+
+def test_order_page_offers_only_the_next_statuses_and_they_work(staff_client):
+    order = OrderFactory()
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    page = staff_client.get(url).content.decode()
+
+    assert "Mark as paid" in page and "Mark as cancelled" in page
+    assert "Mark as shipped" not in page and "Mark as delivered" not in page
+
+    data = {"action": "mark_paid", "_selected_action": [order.pk], "index": 0, "_from_order": "1"}
+    response = staff_client.post(CHANGELIST, data)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == url
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert "Mark as shipped" in staff_client.get(url).content.decode()
+
+
+def test_finished_orders_offer_no_status_buttons(staff_client):
+    order = OrderFactory(status=Order.Status.DELIVERED)
+    page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert b"Mark as" not in page.content
