@@ -1,10 +1,13 @@
+import re
 from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from carts.models import Cart, CartItem
 from carts.selectors import SESSION_CART_KEY, cart_item_count
@@ -235,8 +238,6 @@ def test_post_only_urls_answer_get_with_405(client, shopper, product):
 
 
 def test_changes_need_a_csrf_token(product):
-    from django.test import Client
-
     response = Client(enforce_csrf_checks=True).post(add_url(product))
     assert response.status_code == HTTPStatus.FORBIDDEN
 
@@ -354,10 +355,32 @@ def test_a_users_cart_survives_signing_out_and_in_on_another_device(client, user
     client.logout()
     assert client.get(CART_URL).context["cart"].lines == []
 
-    from django.test import Client
-
     other_device = Client()
     other_device.force_login(user)
     response = other_device.get(CART_URL)
     assert [line.quantity for line in response.context["cart"]] == [2]
     assert Cart.objects.filter(user=user).count() == 1
+
+
+def test_a_guest_who_signs_up_finds_their_cart_in_the_new_account(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(stock=5)
+    client.post(add_url(product), {"quantity": 2})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("accounts:signup"),
+            {
+                "username": "newshopper",
+                "email": "newshopper@example.com",
+                "password1": DEFAULT_PASSWORD,
+                "password2": DEFAULT_PASSWORD,
+            },
+        )
+    code = re.search(r"\b(\d{6})\b", mailoutbox[0].body).group(1)
+
+    client.post(reverse("accounts:verify"), {"code": code})
+
+    user = User.objects.get(username="newshopper")
+    assert db_lines(user) == {product.pk: 2}
+    assert SESSION_CART_KEY not in client.session
