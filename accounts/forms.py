@@ -13,9 +13,7 @@ def _clean_username(username: str, *, exclude_pk: int | None = None) -> str:
     username = username.strip()
     if "@" in username:
         # "@" marks an e-mail address at sign-in, so a username must not contain one.
-        raise forms.ValidationError(
-            _("A username cannot contain “@”."), code="username_at_sign"
-        )
+        raise forms.ValidationError(_("A username cannot contain “@”."), code="username_at_sign")
     others = User.objects.filter(username__iexact=username)
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
@@ -96,9 +94,7 @@ class LoginForm(auth_forms.AuthenticationForm):
             "Please enter a correct username or e-mail address and password. "
             "Both fields may be case-sensitive."
         ),
-        "inactive": _(
-            "This account is blocked. Please contact us if you think this is a mistake."
-        ),
+        "inactive": _("This account is blocked. Please contact us if you think this is a mistake."),
     }
 
     def __init__(self, request=None, *args, **kwargs):

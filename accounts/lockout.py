@@ -6,6 +6,9 @@ cool-off window) to lock sign-in, so settings point AXES_LOCKOUT_PARAMETERS and
 AXES_FAILURE_LIMIT here: the limit callable counts each scope on its own, through the
 configured handler (database or cache), and answers with a limit that is reached exactly
 when one of the two is.
+
+A successful sign-in clears that account's failures only (see `reset_on_login`), never the IP
+address's: otherwise anyone with one working account could reset their IP's counter at will.
 """
 
 from __future__ import annotations
@@ -70,3 +73,10 @@ def lockout_username(request: HttpRequest, credentials: dict | None = None) -> s
         if username:
             return username.lower()
     return name
+
+
+def reset_on_login(sender, request, user, **kwargs) -> None:
+    """user_logged_in receiver: forget the failed attempts against this account."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    AxesProxyHandler.reset_attempts(username=user.get_username().lower())

@@ -386,9 +386,7 @@ def user_block(*, user: User, by: User) -> User:
     if user.pk == by.pk:
         raise ValidationError(_("You cannot block yourself."), code="block_self")
     if user.is_superuser and not by.is_superuser:
-        raise ValidationError(
-            _("Only a superuser can block a superuser."), code="block_superuser"
-        )
+        raise ValidationError(_("Only a superuser can block a superuser."), code="block_superuser")
     User.objects.filter(pk=user.pk).update(is_active=False, session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["is_active", "session_epoch"])
     logger.info("User %s blocked by %s", user.pk, by.pk)

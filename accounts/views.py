@@ -154,7 +154,9 @@ class LoginView(auth_views.LoginView):
             self.request.session[PENDING_USER_KEY] = user.pk
             self.request.session[PENDING_NEXT_KEY] = self.get_redirect_url()
             if sent:
-                text = _("Please confirm your e-mail address first: we sent a new code to %(email)s.")
+                text = _(
+                    "Please confirm your e-mail address first: we sent a new code to %(email)s."
+                )
             else:
                 text = _(
                     "Please confirm your e-mail address first: enter the code we sent to "
@@ -208,6 +210,8 @@ class PasswordResetConfirmView(FormView):
         self.reset_user = (
             User.objects.filter(pk=pk, is_active=True).first() if isinstance(pk, int) else None
         )
+        # Read now: once the password changes, this session no longer authenticates.
+        self.signed_in_pk = request.user.pk
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
@@ -228,7 +232,7 @@ class PasswordResetConfirmView(FormView):
             return self.form_invalid(form)
         self.request.session.pop(RESET_USER_KEY, None)
         self.request.session.pop(RESET_EMAIL_KEY, None)
-        if self.request.user.is_authenticated and self.request.user.pk == user.pk:
+        if self.signed_in_pk == user.pk:
             # Every *other* session has ended; keep this one.
             update_session_auth_hash(self.request, user)
             messages.success(self.request, _("Your password has been changed."))

@@ -49,10 +49,10 @@ def _error_code(excinfo) -> str:
 # ------------------------------------------------------------------------------
 def test_issued_code_is_six_digits_from_secrets_and_only_its_hash_is_stored(sent, mailoutbox):
     user = UserFactory()
-    with mock.patch("accounts.services.secrets.randbelow", return_value=42) as randbelow:
-        with sent():
-            otc = services.otp_issue(user=user, purpose=SIGNUP)
-    randbelow.assert_called_once_with(1_000_000)
+    randbelow = mock.patch("accounts.services.secrets.randbelow", return_value=42)
+    with randbelow as patched, sent():
+        otc = services.otp_issue(user=user, purpose=SIGNUP)
+    patched.assert_called_once_with(1_000_000)
     assert "000042" in mailoutbox[0].body
     assert "000042" not in otc.code_hash
     assert len(otc.code_hash) == 64
@@ -174,9 +174,9 @@ def test_expired_code_is_refused(issue):
     user = UserFactory()
     _otc, code = issue(user)
     later = timezone.now() + timedelta(minutes=10, seconds=1)
-    with mock.patch("django.utils.timezone.now", return_value=later):
-        with pytest.raises(ValidationError) as excinfo:
-            services.otp_verify(user=user, purpose=SIGNUP, code=code)
+    frozen = mock.patch("django.utils.timezone.now", return_value=later)
+    with frozen, pytest.raises(ValidationError) as excinfo:
+        services.otp_verify(user=user, purpose=SIGNUP, code=code)
     assert _error_code(excinfo) == "expired"
     assert "expired" in excinfo.value.messages[0]
 

@@ -1,0 +1,100 @@
+from datetime import timedelta
+from importlib import import_module
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import IntegrityError, connection
+from django.db.migrations.loader import MigrationLoader
+from django.utils import timezone
+
+from accounts.models import OneTimeCode, User
+from accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+GROUPS_MIGRATION = "0003_create_customer_and_manager_groups"
+
+
+def test_email_is_stored_lowercase_and_unique_whatever_the_case():
+    UserFactory(email="Ada@Example.COM")
+    assert User.objects.filter(email="ada@example.com").exists()
+    with pytest.raises(IntegrityError):
+        User.objects.create(username="other", email="ADA@example.com")
+
+
+def test_session_auth_hash_changes_with_the_session_epoch():
+    user = UserFactory()
+    before = user.get_session_auth_hash()
+    user.session_epoch += 1
+    assert user.get_session_auth_hash() != before
+
+
+def test_session_auth_hash_changes_with_the_password():
+    user = UserFactory()
+    before = user.get_session_auth_hash()
+    user.set_password("another-Passw0rd")
+    assert user.get_session_auth_hash() != before
+
+
+def test_one_time_code_state_and_str():
+    user = UserFactory(username="ada")
+    now = timezone.now()
+    otc = OneTimeCode.objects.create(
+        user=user,
+        purpose=OneTimeCode.Purpose.RESET,
+        code_hash="x" * 64,
+        expires_at=now + timedelta(minutes=10),
+    )
+    assert str(otc) == "Password reset code for ada"
+    assert not otc.is_used and not otc.is_expired
+    otc.expires_at = now - timedelta(seconds=1)
+    otc.used_at = now
+    assert otc.is_used and otc.is_expired
+
+
+def test_groups_exist_after_migrations():
+    assert Group.objects.filter(name="Customers").exists()
+    managers = Group.objects.get(name="Store managers")
+    codenames = set(managers.permissions.values_list("codename", flat=True))
+    assert {
+        "add_product",
+        "change_product",
+        "delete_product",
+        "view_category",
+        "add_productimage",
+        "view_stockmovement",
+        "view_order",
+        "change_order",
+        "view_orderitem",
+    } <= codenames
+    # Managers run the shop, not the people: no user permissions, no deleting orders.
+    assert not managers.permissions.filter(content_type__app_label="accounts").exists()
+    assert "delete_order" not in codenames
+
+
+def test_groups_migration_is_reversible():
+    migration = import_module(f"accounts.migrations.{GROUPS_MIGRATION}")
+    state_apps = MigrationLoader(connection).project_state(("accounts", GROUPS_MIGRATION)).apps
+    schema_editor = SimpleNamespace(connection=connection)
+
+    migration.delete_groups(state_apps, schema_editor)
+    assert not Group.objects.filter(name__in=["Customers", "Store managers"]).exists()
+
+    migration.create_groups(state_apps, schema_editor)
+    managers = Group.objects.get(name="Store managers")
+    assert managers.permissions.filter(codename="change_product").exists()
+    assert Group.objects.filter(name="Customers").exists()
+
+
+def test_groups_migration_creates_missing_permissions():
+    """On a fresh database the permission rows do not exist yet when the migration runs."""
+    migration = import_module(f"accounts.migrations.{GROUPS_MIGRATION}")
+    state_apps = MigrationLoader(connection).project_state(("accounts", GROUPS_MIGRATION)).apps
+    Permission.objects.filter(content_type__app_label__in=["products", "orders"]).delete()
+    Group.objects.filter(name="Store managers").delete()
+
+    migration.create_groups(state_apps, SimpleNamespace(connection=connection))
+
+    managers = Group.objects.get(name="Store managers")
+    assert managers.permissions.filter(codename="change_product").exists()
