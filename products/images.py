@@ -27,7 +27,7 @@ def _open_rgb(file) -> Image.Image:
 
 def _encode(image: Image.Image, *, name: str) -> ContentFile:
     buffer = BytesIO()
-    image.save(buffer, format=THUMBNAIL_FORMAT, quality=THUMBNAIL_QUALITY, method=4)
+    image.save(buffer, format=THUMBNAIL_FORMAT, quality=THUMBNAIL_QUALITY, method=2)
     return ContentFile(buffer.getvalue(), name=name)
 
 

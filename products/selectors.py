@@ -168,8 +168,10 @@ def product_images_prefetch() -> Prefetch:
 
 
 def product_list_base() -> QuerySet[Product]:
+    """Active products for cards: category and images loaded, the long description not."""
     return (
         Product.objects.active()
+        .defer("description")
         .select_related("category")
         .prefetch_related(product_images_prefetch())
     )

@@ -30,7 +30,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
         model = Product
 
     name = factory.Sequence(lambda n: f"Product {n}")
-    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+    slug = ""  # made unique from the name by Product.save
     sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
     description = factory.LazyAttribute(lambda o: f"A fine {o.name.lower()}.")
     price = "19.99"

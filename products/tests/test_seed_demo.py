@@ -40,3 +40,27 @@ def test_admin_can_sign_in_to_the_admin(client, settings):
     )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_a_nested_catalogue_with_images_once(settings):
+    from products.models import Category, Product, ProductImage, StockMovement
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    counts = (Category.objects.count(), Product.objects.count(), ProductImage.objects.count())
+    movements = StockMovement.objects.count()
+    call_command("seed_demo")
+    assert (
+        Category.objects.count(),
+        Product.objects.count(),
+        ProductImage.objects.count(),
+    ) == counts
+    assert StockMovement.objects.count() == movements
+    assert counts[0] >= 8 and counts[1] >= 60
+    assert Category.objects.filter(parent__parent__isnull=False).exists()  # three levels
+    assert Product.objects.filter(stock=0).exists()
+    assert Product.objects.filter(stock__gt=0, stock__lte=settings.LOW_STOCK_THRESHOLD).exists()
+    assert Product.objects.filter(images__isnull=True).exists()  # shows the placeholder
+    image = ProductImage.objects.first()
+    assert image.thumbnail_list and image.thumbnail_detail and image.alt_text

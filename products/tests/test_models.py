@@ -1,0 +1,128 @@
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from PIL import Image
+
+from products.models import Category, Product, ProductImage
+from products.tests.factories import CategoryFactory, ProductFactory, ProductImageFactory, png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_product_slug_is_made_from_the_name():
+    product = Product.objects.create(
+        name="Blue Kettle 1.5 L", sku="K-1", price=Decimal("10.00"), category=CategoryFactory()
+    )
+    assert product.slug == "blue-kettle-15-l"
+    assert product.get_absolute_url() == "/products/blue-kettle-15-l/"
+
+
+def test_product_slug_gets_a_suffix_when_the_name_is_taken():
+    category = CategoryFactory()
+    slugs = [
+        Product.objects.create(name="Kettle", sku=f"K-{n}", price="1.00", category=category).slug
+        for n in range(3)
+    ]
+    assert slugs == ["kettle", "kettle-2", "kettle-3"]
+
+
+def test_product_slug_stays_when_the_name_changes():
+    product = ProductFactory(name="Kettle", slug="")
+    product.name = "Better kettle"
+    product.save()
+    product.refresh_from_db()
+    assert product.slug == "kettle"
+
+
+def test_product_without_latin_letters_still_gets_a_slug():
+    product = ProductFactory(name="Чайник", slug="")
+    assert product.slug == "product"
+
+
+def test_category_slug_is_made_from_the_name_and_unique():
+    first = Category.objects.create(name="Tea & Coffee")
+    second = Category.objects.create(name="Tea & coffee")
+    assert (first.slug, second.slug) == ("tea-coffee", "tea-coffee-2")
+
+
+def test_database_refuses_a_negative_price():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProductFactory(price="-0.01")
+
+
+def test_database_refuses_negative_stock():
+    product = ProductFactory(stock=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(stock=-1)
+
+
+def test_sku_is_unique():
+    ProductFactory(sku="SAME")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProductFactory(sku="SAME")
+
+
+def test_a_category_cannot_be_moved_below_itself():
+    root = CategoryFactory()
+    child = CategoryFactory(parent=root)
+    grandchild = CategoryFactory(parent=child)
+    root.parent = grandchild
+    with pytest.raises(ValidationError) as error:
+        root.full_clean()
+    assert "parent" in error.value.message_dict
+    root.parent = root
+    with pytest.raises(ValidationError):
+        root.full_clean()
+
+
+def test_thumbnails_are_made_when_an_image_is_saved():
+    image = ProductImageFactory(
+        image=ContentFile(png_bytes(size=(1200, 600)), name="wide.png"), alt_text=""
+    )
+    with Image.open(image.thumbnail_list.path) as card:
+        assert card.size == (400, 400) and card.format == "WEBP"
+    with Image.open(image.thumbnail_detail.path) as detail:
+        assert detail.size == (900, 450)  # proportions kept
+    assert image.image.name.endswith(".png")
+    assert image.alt == image.product.name
+
+
+def test_thumbnails_are_remade_when_the_image_is_replaced():
+    image = ProductImageFactory()
+    old = image.thumbnail_list.name
+    image.image = ContentFile(png_bytes(color=(0, 0, 255)), name="new.png")
+    image.save()
+    assert image.thumbnail_list.name != old
+    image.alt_text = "Just text"
+    image.save()  # nothing new to draw
+    assert ProductImage.objects.get(pk=image.pk).thumbnail_list.name == image.thumbnail_list.name
+
+
+def test_a_file_that_is_not_an_image_is_refused_by_validation():
+    image = ProductImage(
+        product=ProductFactory(), image=ContentFile(b"not an image", name="fake.png")
+    )
+    with pytest.raises(ValidationError) as error:
+        image.full_clean()
+    assert "image" in error.value.message_dict
+
+
+def test_primary_image_is_the_first_by_position():
+    product = ProductFactory()
+    ProductImageFactory(product=product, position=2, alt_text="second")
+    ProductImageFactory(product=product, position=1, alt_text="first")
+    assert product.primary_image.alt_text == "first"
+    assert ProductFactory().primary_image is None
+
+
+@pytest.mark.parametrize(
+    ("stock", "low", "available"),
+    [(0, False, False), (3, True, True), (5, True, True), (6, False, True)],
+)
+def test_low_stock_is_at_or_below_the_threshold(settings, stock, low, available):
+    settings.LOW_STOCK_THRESHOLD = 5
+    product = ProductFactory(stock=stock)
+    assert (product.is_low_stock, product.is_available) == (low, available)
