@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from .models import Order
 
+CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class DaySales:
@@ -47,7 +49,8 @@ def sales_by_day(*, days: int = 30, today: date | None = None) -> list[DaySales]
         result.append(
             DaySales(
                 day=day,
-                revenue=row["revenue"] if row else Decimal("0.00"),
+                # SQLite sums decimals as floats: round back to cents.
+                revenue=Decimal(row["revenue"] if row else 0).quantize(CENT),
                 orders=row["orders"] if row else 0,
             )
         )
