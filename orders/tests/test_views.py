@@ -390,3 +390,45 @@ def test_cancel_needs_a_signed_in_user(client):
     response = client.post(reverse("orders:cancel", kwargs={"number": order.number}))
     assert response.url.startswith(reverse("accounts:login"))
     assert Order.objects.get().status == Order.Status.PENDING
+
+
+def test_the_checkout_page_costs_a_fixed_number_of_queries(
+    client, shopper, django_assert_max_num_queries
+):
+    for _ in range(10):
+        CartItemFactory(cart__user=shopper, product=ProductFactory(stock=5))
+    client.get(CHECKOUT)  # the first visit also stores the form's token in the session
+    # user, cart lines with their products, their images (the navbar count reuses the lines)
+    with django_assert_max_num_queries(3):
+        response = client.get(CHECKOUT)
+    assert len(response.context["cart"]) == 10
+
+
+# ------------------------------------------------------------------------------
+# The whole journey through the client
+# ------------------------------------------------------------------------------
+def test_a_shopper_checks_out_finds_the_order_in_the_history_and_cancels_it(
+    client, shopper, mailoutbox, django_capture_on_commit_callbacks
+):
+    lamp = ProductFactory(name="Desk lamp", price="30.00", stock=4)
+    client.post(reverse("carts:add", args=[lamp.pk]), {"quantity": 3})
+    assert client.get(reverse("carts:detail")).context["cart"].item_count == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(CHECKOUT, checkout_data(client), follow=True)
+    order = Order.objects.get()
+    assert page.request["PATH_INFO"] == order.get_absolute_url()
+    assert "90.00 USD" in page.content.decode()
+
+    history = client.get(ORDERS).content.decode()
+    assert order.number in history and "Pending" in history
+    assert Product.objects.get(pk=lamp.pk).stock == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(reverse("orders:cancel", args=[order.number]), follow=True)
+    assert "Cancelled" in page.content.decode()
+    assert Product.objects.get(pk=lamp.pk).stock == 4
+    assert [m.subject for m in mailoutbox] == [
+        f"Your order {order.number} at myecommerce",
+        f"Your order {order.number} is now cancelled",
+    ]
