@@ -71,6 +71,10 @@ def test_user_changelist_shows_order_counts(admin_client):
     assert response.status_code == HTTPStatus.OK
     counts = {u.username: u.order_count for u in response.context["cl"].result_list}
     assert counts["buyer"] == 3 and counts["browser"] == 0
+    link = f"{reverse('admin:orders_order_changelist')}?user__id__exact={buyer.pk}"
+    assert link in response.content.decode()
+    orders = admin_client.get(link)
+    assert len(orders.context["cl"].result_list) == 3
 
 
 def test_search_by_username_email_and_phone(admin_client):

@@ -77,7 +77,8 @@ def test_dashboard_sales_match_the_orders(staff_client, sales):
     assert days[0].revenue == Decimal("1.00")
     assert sum(1 for d in days if d.orders) == 3
     content = response.content.decode()
-    assert "36.50" in content
+    assert '<strong id="sales-total">36.50 USD</strong>' in content
+    assert '<strong id="sales-orders">4</strong>' in content
     assert content.count('class="bar"') == 30
 
 

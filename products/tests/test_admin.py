@@ -408,3 +408,35 @@ def test_store_manager_manages_the_catalogue_but_not_users(client, manager):
 def test_staff_without_permissions_cannot_import(client):
     client.force_login(StaffFactory())
     assert client.get(reverse("admin:products_product_import")).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_importing_unchanged_rows_records_no_movement(staff_client):
+    ProductFactory(sku="K-1", stock=4)
+    preview = upload(staff_client, export_csv(staff_client))
+
+    assert preview.context["confirm_form"] is not None
+    confirm(staff_client, preview)
+
+    assert Product.objects.get(sku="K-1").stock == 4
+    assert not StockMovement.objects.exists()
+
+
+def test_restock_of_all_matching_products_across_pages(staff_client):
+    ProductFactory.create_batch(3, stock=1, category=CategoryFactory(slug="mugs"))
+    other = ProductFactory(stock=1)
+    mugs = Product.objects.filter(category__slug="mugs")
+    url = f"{CHANGELIST}?category__id__exact={mugs[0].category_id}"
+    data = {
+        "action": "restock",
+        "_selected_action": [mugs[0].pk],
+        "select_across": "1",
+        "index": 0,
+        "apply": "1",
+        "quantity": "2",
+    }
+
+    staff_client.post(url, data)
+
+    assert sorted(mugs.values_list("stock", flat=True)) == [3, 3, 3]
+    other.refresh_from_db()
+    assert other.stock == 1
