@@ -136,8 +136,8 @@ def _locked_cart(user: User) -> Cart:
     return Cart.objects.select_for_update().get(pk=cart.pk)
 
 
-def _touch(cart: Cart) -> None:
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+def _touch(cart_id: int) -> None:
+    Cart.objects.filter(pk=cart_id).update(updated_at=timezone.now())
 
 
 def cart_add_product(
@@ -171,7 +171,7 @@ def cart_add_product(
         else:
             item.quantity = already + quantity
             item.save(update_fields=["quantity"])
-        _touch(cart)
+        _touch(cart.pk)
         return item.quantity
 
 
@@ -184,7 +184,7 @@ def cart_set_quantity(
     the quantity is refused. Lowering a quantity is always allowed, even for a product
     that has since become unavailable, so a shopper can fix a cart that went stale.
     """
-    if quantity == 0 and not isinstance(quantity, bool):
+    if type(quantity) is int and quantity == 0:
         cart_remove_item(user=user, session=session, item_id=item_id)
         return 0
     if not 0 < item_id <= MAX_DB_ID:
@@ -218,7 +218,7 @@ def cart_set_quantity(
             _check_quantity(item.product, quantity)
         item.quantity = quantity
         item.save(update_fields=["quantity"])
-        _touch(item.cart)
+        _touch(item.cart_id)
         return quantity
 
 
@@ -248,7 +248,7 @@ def cart_remove_item(*, user: Shopper, session: SessionBase | None = None, item_
         if item is None:
             raise CartLineNotFound
         item.delete()
-        _touch(item.cart)
+        _touch(item.cart_id)
         return item.product
 
 
@@ -309,6 +309,6 @@ def cart_merge(*, user: User, session: SessionBase) -> CartMergeResult:
         CartItem.objects.bulk_update(to_update, ["quantity"])
     if to_create:
         CartItem.objects.bulk_create(to_create)
-    _touch(cart)
+    _touch(cart.pk)
     del session[SESSION_CART_KEY]
     return result

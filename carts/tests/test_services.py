@@ -216,7 +216,7 @@ def test_setting_zero_removes_the_line(user, product):
     assert not CartItem.objects.filter(pk=item.pk).exists()
 
 
-@pytest.mark.parametrize("quantity", [-1, 1.5, "3", None])
+@pytest.mark.parametrize("quantity", [-1, 1.5, 0.0, "3", None, False])
 def test_setting_a_bad_quantity_is_refused(user, product, quantity):
     item = CartItemFactory(cart__user=user, product=product, quantity=2)
     with pytest.raises(ValidationError):
