@@ -171,9 +171,9 @@ def demo_catalogue_ensure() -> tuple[int, int]:
                         "name": name,
                         "category": categories[category_name],
                         "description": (
-                            f"The {name.lower()} is a {adjective.lower()} take on the "
-                            f"{noun.lower()}: well made, good value and finished in "
-                            f"{colour_name.lower()}.\n\nPart of our {category_name} range."
+                            f"A {adjective.lower()} {noun.lower()} in {colour_name.lower()}: "
+                            "well made, good value and built to last.\n\n"
+                            f"Part of our {category_name} range."
                         ),
                         "price": price.quantize(Decimal("0.01")),
                         "stock": 0,
