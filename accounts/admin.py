@@ -101,9 +101,21 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["block_users", "unblock_users"]
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
         # Blocking ends the user's sessions and has rules (accounts.services.user_block),
         # so `is_active` changes only through the Block/Unblock actions.
-        return self.readonly_fields if obj else []
+        fields = list(self.readonly_fields)
+        if not request.user.is_superuser:
+            # Staff who manage users must not be able to hand out superuser powers.
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        # Only a superuser edits a superuser (and so sets their password), as with blocking.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_queryset(self, request):
         # Annotated through the reverse relation: accounts does not import orders.

@@ -136,7 +136,14 @@ class OrderAdmin(admin.ModelAdmin):
                 for status in Order.Status.values
                 if status in ALLOWED_TRANSITIONS.get(order.status, ())
             ]
-        context = {"status_buttons": buttons, **(extra_context or {})}
+        context = {
+            "status_buttons": buttons,
+            # Every field is a read-only copy: there is nothing to save on this page.
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            **(extra_context or {}),
+        }
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     def has_add_permission(self, request):

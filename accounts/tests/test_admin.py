@@ -271,3 +271,14 @@ def test_store_managers_cannot_see_or_block_users(client):
     assert client.post(CHANGELIST, data).status_code == HTTPStatus.FORBIDDEN
     victim.refresh_from_db()
     assert victim.is_active
+
+
+def test_staff_who_manage_users_cannot_grant_or_edit_superusers(client, user_manager, superuser):
+    client.force_login(user_manager)
+    shopper = UserFactory()
+
+    page = client.get(reverse("admin:accounts_user_change", args=[shopper.pk]))
+    assert page.status_code == HTTPStatus.OK
+    assert b'name="is_superuser"' not in page.content
+    password = reverse("admin:auth_user_password_change", args=[superuser.pk])
+    assert client.get(password).status_code == HTTPStatus.FORBIDDEN

@@ -235,3 +235,10 @@ def test_finished_orders_offer_no_status_buttons(staff_client):
     order = OrderFactory(status=Order.Status.DELIVERED)
     page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert b"Mark as" not in page.content
+
+
+def test_order_page_has_nothing_to_save(staff_client):
+    order = OrderFactory()
+    page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert b'name="_save"' not in page.content
+    assert b'name="_continue"' not in page.content
