@@ -39,5 +39,9 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## make bench: load-test with wrk on PostgreSQL + Redis (1,000 and 100,000 products); see bench/run.py
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,62 @@
+"""gunicorn settings for production and for the benchmark (`make bench`).
+
+    gunicorn -c gunicorn.conf.py myecommerce.wsgi
+
+Every value can be changed from the environment, so one file serves every machine:
+
+GUNICORN_BIND        address to listen on; default 0.0.0.0:$PORT when PORT is set (PaaS),
+                     else 127.0.0.1:8000 (put a proxy in front, or set 0.0.0.0:8000)
+GUNICORN_WORKERS     processes; default 2 × CPU cores + 1 (5 on a 2-core box)
+GUNICORN_THREADS     threads per worker; default 1 (the sync worker). More than 1 switches
+                     to the gthread worker.
+GUNICORN_MAX_REQUESTS / GUNICORN_MAX_REQUESTS_JITTER
+                     recycle a worker after about this many requests (default 1000 ± 100),
+                     which bounds slow memory growth; 0 turns it off
+GUNICORN_TIMEOUT     seconds before a silent worker is killed and replaced (default 30)
+GUNICORN_ACCESS_LOG  file or "-" for stdout; off by default (the proxy logs requests)
+GUNICORN_LOG_LEVEL   default "info"
+FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)
+
+Why these defaults (measured with `make bench` on a 2-core box, see bench/RESULTS.md):
+the shop's requests are short and CPU-bound (template rendering) with quick PostgreSQL and
+Redis round trips, so processes, not threads, add throughput; 2 × cores + 1 sync workers keep
+both cores busy while one worker waits on the database. The sync worker closes the connection
+after each response, which is right behind a proxy that keeps client connections open itself.
+`preload_app` imports Django once in the master, so workers share its memory pages and start
+fast; Django opens no database connection at import time, so nothing is shared across forks.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+if os.environ.get("GUNICORN_BIND"):
+    bind = os.environ["GUNICORN_BIND"].split(",")
+elif os.environ.get("PORT"):
+    bind = [f"0.0.0.0:{os.environ['PORT']}"]
+else:
+    bind = ["127.0.0.1:8000"]
+
+workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+threads = _int("GUNICORN_THREADS", 1)
+worker_class = "gthread" if threads > 1 else "sync"
+keepalive = 5  # only the gthread worker keeps connections open
+
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 10)
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+preload_app = True
+# A heartbeat file on disk can stall workers on slow or full disks; memory is safer.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proc_name = "myecommerce"
