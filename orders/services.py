@@ -104,9 +104,12 @@ def order_place(
         )
     except IntegrityError:
         # The unique checkout_token lost a race with a concurrent submit of the same form.
-        existing = _order_for_token(user=user, checkout_token=checkout_token)
+        existing = Order.objects.filter(checkout_token=checkout_token).first()
         if existing is None:
             raise
+        if existing.user_id != user.pk:
+            # Someone else's token: never say whose, never place an order with it.
+            raise ValidationError(_("The checkout form has expired."), code="token_used") from None
         raise OrderAlreadyPlaced(existing) from None
 
 

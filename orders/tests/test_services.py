@@ -219,6 +219,21 @@ def test_a_double_submit_makes_one_order_even_if_the_cart_was_refilled():
     assert CartItem.objects.filter(cart__user=user).count() == 1
 
 
+def test_another_users_checkout_token_is_refused_and_nothing_changes():
+    first_user, second_user = UserFactory(), UserFactory()
+    product = ProductFactory(stock=5)
+    CartItemFactory(cart__user=first_user, product=product)
+    CartItemFactory(cart__user=second_user, product=product)
+    place(first_user, checkout_token="taken")
+
+    with pytest.raises(ValidationError) as exc:
+        place(second_user, checkout_token="taken")
+
+    assert exc.value.error_list[0].code == "token_used"
+    assert Order.objects.count() == 1 and stock_of(product) == 4
+    assert CartItem.objects.filter(cart__user=second_user).count() == 1
+
+
 def test_order_numbers_are_unique_and_never_reused():
     user = UserFactory()
     CartItemFactory(cart__user=user)
