@@ -138,9 +138,8 @@ def _order_place(
     # Lock the products in id order (a fixed order, so two checkouts cannot deadlock) and read
     # their current price, state and stock. SQLite ignores the lock; the conditional UPDATE in
     # product_stock_adjust below is the real guard there.
-    products = Product.objects.select_for_update().in_bulk(
-        sorted(line.product_id for line in lines)
-    )
+    locked = Product.objects.select_for_update().filter(pk__in=[ln.product_id for ln in lines])
+    products = {product.pk: product for product in locked.order_by("pk")}
     # A concurrent submit of this very form may have committed while we waited for the locks.
     if existing := _order_for_token(user=user, checkout_token=checkout_token):
         raise OrderAlreadyPlaced(existing)

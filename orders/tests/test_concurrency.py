@@ -12,7 +12,7 @@ from django.db import connections
 
 from accounts.tests.factories import UserFactory
 from carts.tests.factories import CartItemFactory
-from orders.models import Order
+from orders.models import Order, OrderItem
 from orders.services import OrderAlreadyPlaced, order_cancel, order_place
 from orders.tests.factories import address, new_token
 from products.models import Product, StockMovement
@@ -79,6 +79,38 @@ def test_twenty_shoppers_racing_for_five_units_make_exactly_five_orders():
     assert placed.count() == 5
     assert sorted(placed.values_list("resulting_stock", flat=True)) == [0, 1, 2, 3, 4]
     assert len(set(Order.objects.values_list("number", flat=True))) == 5
+
+
+def test_overlapping_multi_product_checkouts_never_deadlock_or_oversell():
+    products = [ProductFactory(stock=6) for _ in range(4)]
+    users = [UserFactory() for _ in range(12)]
+    for index, user in enumerate(users):
+        # Each cart holds three of the four products, added in a different order.
+        picked = products[index % 4 :] + products[: index % 4]
+        for product in reversed(picked[:3]) if index % 2 else picked[:3]:
+            CartItemFactory(cart__user=user, product=product, quantity=1 + index % 2)
+
+    def checkout(user):
+        return lambda: order_place(
+            user=user,
+            shipping_address=address(),
+            payment_method=Order.PaymentMethod.COD,
+            checkout_token=new_token(),
+        )
+
+    results = run_at_once([checkout(user) for user in users])
+
+    assert [value for outcome, value in results if outcome == "error"] == []
+    ordered = Counter()
+    for item in OrderItem.objects.all():
+        ordered[item.product_id] += item.quantity
+    for product in products:
+        stock = Product.objects.get(pk=product.pk).stock
+        assert stock >= 0 and stock + ordered[product.pk] == 6
+        taken = StockMovement.objects.filter(product=product).values_list("change", flat=True)
+        assert -sum(taken) == ordered[product.pk]
+    placed = sum(1 for outcome, _ in results if outcome == "ok")
+    assert placed == Order.objects.count() and placed > 0
 
 
 def test_two_submits_of_the_same_form_at_once_make_one_order():
