@@ -310,13 +310,19 @@ PROFILE_FIELDS = [
 def _avatar_thumbnail(upload) -> ContentFile:
     """A square JPEG thumbnail of an (already validated) image, without its EXIF data."""
     upload.seek(0)
-    with Image.open(upload) as image:
-        image = ImageOps.exif_transpose(image)
-        image = ImageOps.fit(image.convert("RGBA"), AVATAR_SIZE, Image.Resampling.LANCZOS)
-        background = Image.new("RGB", image.size, "white")
-        background.paste(image, mask=image.getchannel("A"))
-        buffer = io.BytesIO()
-        background.save(buffer, format="JPEG", quality=88, optimize=True)
+    try:
+        with Image.open(upload) as image:
+            image = ImageOps.exif_transpose(image)
+            image = ImageOps.fit(image.convert("RGBA"), AVATAR_SIZE, Image.Resampling.LANCZOS)
+            background = Image.new("RGB", image.size, "white")
+            background.paste(image, mask=image.getchannel("A"))
+            buffer = io.BytesIO()
+            background.save(buffer, format="JPEG", quality=88, optimize=True)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        # verify() does not decode the pixels; a truncated or corrupt file fails only here.
+        raise ValidationError(
+            _("Upload a valid image: JPEG, PNG, GIF or WebP."), code="invalid_image"
+        ) from None
     return ContentFile(buffer.getvalue())
 
 

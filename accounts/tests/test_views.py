@@ -694,3 +694,14 @@ def test_a_successful_sign_in_forgets_that_accounts_failures(client):
     client.post(LOGOUT_URL)
     for _ in range(4):
         assert _login(client, "alice", "wrong-password").status_code == HTTPStatus.OK
+
+
+def test_profile_refuses_a_truncated_image_without_crashing(client):
+    user = UserFactory()
+    client.force_login(user)
+    whole = _png((400, 400)).read()
+    broken = SimpleUploadedFile("me.png", whole[: len(whole) // 2], content_type="image/png")
+    response = client.post(PROFILE_URL, {**_profile_data(user), "avatar": broken})
+    assert response.status_code == HTTPStatus.OK
+    user.refresh_from_db()
+    assert not user.avatar
