@@ -75,8 +75,13 @@ def lockout_username(request: HttpRequest, credentials: dict | None = None) -> s
     return name
 
 
-def reset_on_login(sender, request, user, **kwargs) -> None:
-    """user_logged_in receiver: forget the failed attempts against this account."""
+def forget_failures(*, username: str) -> int:
+    """Forget the failed sign-in attempts against one account (not its IP addresses')."""
     from axes.handlers.proxy import AxesProxyHandler
 
-    AxesProxyHandler.reset_attempts(username=user.get_username().lower())
+    return AxesProxyHandler.reset_attempts(username=username.lower())
+
+
+def reset_on_login(sender, request, user, **kwargs) -> None:
+    """user_logged_in receiver: a successful sign-in forgets that account's failures."""
+    forget_failures(username=user.get_username())

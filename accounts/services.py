@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare, get_random_string, salted
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
+from . import lockout
 from .models import OneTimeCode, User
 
 logger = logging.getLogger(__name__)
@@ -288,6 +289,9 @@ def password_reset_confirm(*, user: User | None, code: str, password: str) -> Us
     # Receiving the code proves the address belongs to the user.
     user.email_verified = True
     user.save(update_fields=["password", "email_verified"])
+    # Whoever has the code owns the address: let them sign in now rather than wait out a
+    # lock-out someone else may have caused.
+    lockout.forget_failures(username=user.username)
     return user
 
 
