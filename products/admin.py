@@ -177,6 +177,9 @@ class ProductAdmin(ImportExportModelAdmin):
             # Compare the submitted stock with the one the page showed, not with the stock
             # at save time: a sale made while the form was open is then not undone.
             field.show_hidden_initial = True
+            field.help_text = _("A change is recorded as a stock movement under your name.")
+        if db_field.name in ("price", "stock"):
+            field.widget.attrs.setdefault("style", "width: 7em")
         return field
 
     def save_model(self, request, obj, form, change):
