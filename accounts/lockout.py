@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 LOCKOUT_PARAMETERS = ["username", "ip_address"]
 _SCOPE_ATTRIBUTE = "_accounts_lockout_scope"
@@ -85,3 +86,19 @@ def forget_failures(*, username: str) -> int:
 def reset_on_login(sender, request, user, **kwargs) -> None:
     """user_logged_in receiver: a successful sign-in forgets that account's failures."""
     forget_failures(username=user.get_username())
+
+
+def lockout_response(
+    request: HttpRequest, original_response=None, credentials: dict | None = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the "sign-in is locked" page, saying for how long."""
+    from axes.helpers import get_cool_off
+
+    cool_off = get_cool_off(request)
+    minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {"minutes": minutes},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )

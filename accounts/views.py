@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, UpdateView
 
 from . import services
@@ -52,6 +54,7 @@ def _pending_user(request) -> User | None:
     return User.objects.filter(pk=pk, is_active=True, email_verified=False).first()
 
 
+@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
 class SignupView(FormView):
     form_class = SignupForm
     template_name = "accounts/signup.html"
@@ -83,6 +86,7 @@ class SignupView(FormView):
         return redirect("accounts:verify")
 
 
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
 class VerifyView(FormView):
     """Confirm the e-mail address of a new (or not yet verified) account, then sign in."""
 
@@ -198,6 +202,9 @@ class PasswordResetView(FormView):
         return redirect("accounts:password-reset-confirm")
 
 
+@method_decorator(
+    sensitive_post_parameters("code", "new_password1", "new_password2"), name="dispatch"
+)
 class PasswordResetConfirmView(FormView):
     form_class = PasswordResetConfirmForm
     template_name = "accounts/password_reset_confirm.html"
@@ -313,6 +320,7 @@ class ProfileView(LoginRequiredMixin, UpdateView):
         return redirect("accounts:email-verify")
 
 
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
 class EmailVerifyView(LoginRequiredMixin, FormView):
     form_class = CodeForm
     template_name = "accounts/email_verify.html"

@@ -158,7 +158,7 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_USERNAME_FORM_FIELD = "username"
 # accounts.lockout.reset_on_login resets the username only (axes would reset the IP too).
 AXES_RESET_ON_SUCCESS = False
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_HANDLER = env.str("AXES_HANDLER", default="axes.handlers.database.AxesDatabaseHandler")
 AXES_VERBOSE = False
 

@@ -78,3 +78,13 @@ def test_a_password_reset_lifts_the_accounts_lock_out(sent, mailoutbox, code_in)
     )
     response = owner.post(LOGIN_URL, {"username": "alice", "password": new_password})
     assert response.status_code == HTTPStatus.FOUND
+
+
+def test_the_lock_out_page_says_how_long_it_lasts(client, settings):
+    settings.AXES_COOLOFF_TIME = 0.5
+    UserFactory(username="alice")
+    for _ in range(5):
+        response = client.post(LOGIN_URL, {"username": "alice", "password": "nope"})
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "locked for 30 minutes" in response.content.decode()
+    assert reverse("accounts:password-reset") in response.content.decode()
