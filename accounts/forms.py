@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.core import validators
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -99,9 +100,14 @@ class LoginForm(auth_forms.AuthenticationForm):
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
-        self.fields["username"].label = _("Username or e-mail")
-        self.fields["username"].max_length = 254
-        self.fields["username"].widget.attrs["maxlength"] = 254
+        # Long enough for an e-mail address, not just a username (150).
+        field = self.fields["username"]
+        field.label = _("Username or e-mail")
+        field.max_length = 254
+        field.validators = [
+            v for v in field.validators if not isinstance(v, validators.MaxLengthValidator)
+        ] + [validators.MaxLengthValidator(254)]
+        field.widget.attrs["maxlength"] = 254
 
 
 class PasswordResetForm(forms.Form):

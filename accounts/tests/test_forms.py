@@ -187,3 +187,19 @@ def test_profile_form_refuses_a_bmp_avatar():
     bmp = SimpleUploadedFile("a.bmp", buffer.getvalue(), content_type="image/bmp")
     form = ProfileForm(data=_profile(user), files={"avatar": bmp}, instance=user)
     assert "invalid_image_format" in _codes(form, "avatar")
+
+
+def test_login_form_accepts_a_long_email_address(rf):
+    email = f"{'a' * 60}.{'b' * 60}@{'c' * 40}.example.com"
+    assert len(email) > 150
+    user = UserFactory(email=email)
+    form = LoginForm(
+        rf.post("/accounts/login/"), data={"username": email, "password": DEFAULT_PASSWORD}
+    )
+    assert form.is_valid(), form.errors
+    assert form.get_user() == user
+
+
+def test_login_form_refuses_absurdly_long_input(rf):
+    form = LoginForm(rf.post("/accounts/login/"), data={"username": "a" * 300, "password": "x"})
+    assert "username" in form.errors

@@ -705,3 +705,25 @@ def test_profile_refuses_a_truncated_image_without_crashing(client):
     assert response.status_code == HTTPStatus.OK
     user.refresh_from_db()
     assert not user.avatar
+
+
+GARBAGE = [
+    {},
+    {"code": "\x00" * 6, "username": "\x00", "password": "\x00", "email": "\x00@x.com"},
+    {"code": "9" * 5000, "username": "u" * 5000, "email": "e" * 5000, "password": "p" * 5000},
+    {"code": ["1", "2"], "username": ["a", "b"], "country": ["US", "GB"]},
+    {"new_password1": "", "new_password2": "x", "old_password": "\x00"},
+]
+
+
+@pytest.mark.parametrize("data", GARBAGE)
+def test_garbage_never_causes_a_server_error(client, sent, data):
+    user = UserFactory(email_verified=False)
+    with sent():
+        _login(client, user.username)  # leaves a pending verification in the session
+        client.post(RESET_URL, {"email": user.email})
+    for url in [SIGNUP_URL, VERIFY_URL, RESEND_URL, LOGIN_URL, RESET_URL, RESET_CONFIRM_URL]:
+        assert client.post(url, data).status_code < 500, url
+    client.force_login(UserFactory())
+    for url in [PROFILE_URL, EMAIL_VERIFY_URL, PASSWORD_CHANGE_URL, LOGOUT_URL]:
+        assert client.post(url, data).status_code < 500, url
