@@ -34,6 +34,9 @@ PRODUCT_SEARCH_VECTOR = (
     + SearchVector("sku", weight="A", config=PRODUCT_SEARCH_CONFIG)
     + SearchVector("description", weight="B", config=PRODUCT_SEARCH_CONFIG)
 )
+PRODUCT_RANK_VECTOR = SearchVector("name", weight="A", config=PRODUCT_SEARCH_CONFIG) + SearchVector(
+    "sku", weight="A", config=PRODUCT_SEARCH_CONFIG
+)
 SEARCH_MAX_TERMS = 10
 SEARCH_MAX_LENGTH = 200
 
@@ -181,27 +184,41 @@ def search_terms(q: str) -> list[str]:
     return q[:SEARCH_MAX_LENGTH].split()[:SEARCH_MAX_TERMS]
 
 
-def product_search(queryset: QuerySet[Product], *, q: str) -> QuerySet[Product]:
+def search_forgives_typos() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def product_search(
+    queryset: QuerySet[Product], *, q: str, fuzzy: bool = False
+) -> QuerySet[Product]:
     """Products matching `q`, annotated with `relevance` (higher first).
 
-    The contract on every database: each word of `q` must match the name, SKU or description;
-    name matches rank above description matches. PostgreSQL adds stemming ("kettles" finds
-    "kettle") and typo tolerance (trigram similarity on the name), both served by GIN indexes.
+    The contract on every database: each word of `q` must match the name, SKU or description,
+    and name matches rank above description-only matches. PostgreSQL adds stemming ("kettles"
+    finds "kettle") through a full-text GIN index, and with `fuzzy=True` (the list page's
+    second try when nothing matched) typo tolerance through trigram similarity on the name.
+    The two are separate queries on purpose: OR-ing them makes PostgreSQL recheck every
+    trigram candidate against the whole text vector, several times slower on a big catalogue.
     """
     terms = search_terms(q)
     if not terms:
         return queryset.annotate(relevance=Value(0.0))
     text = " ".join(terms)
     if connection.vendor == "postgresql":
+        if fuzzy:
+            return queryset.filter(name__trigram_word_similar=text).annotate(
+                relevance=TrigramWordSimilarity(text, "name")
+            )
         query = SearchQuery(text, search_type="websearch", config=PRODUCT_SEARCH_CONFIG)
+        # Ranked on name and SKU only: ranking on the description too costs a to_tsvector of
+        # every matching description, and description matches sort after name matches anyway.
         return (
             queryset.annotate(search=PRODUCT_SEARCH_VECTOR)
-            .filter(Q(search=query) | Q(name__trigram_word_similar=text))
-            .annotate(
-                relevance=SearchRank(PRODUCT_SEARCH_VECTOR, query)
-                + TrigramWordSimilarity(text, "name")
-            )
+            .filter(search=query)
+            .annotate(relevance=SearchRank(PRODUCT_RANK_VECTOR, query))
         )
+    if fuzzy:
+        return queryset.none().annotate(relevance=Value(0))
     for term in terms:
         queryset = queryset.filter(
             Q(name__icontains=term) | Q(sku__icontains=term) | Q(description__icontains=term)
@@ -223,6 +240,7 @@ def product_list_filtered(
     max_price: Decimal | None = None,
     in_stock: bool = False,
     sort: str = "",
+    fuzzy: bool = False,
 ) -> QuerySet[Product]:
     """Active products for the list and category pages, filtered and ordered.
 
@@ -240,7 +258,7 @@ def product_list_filtered(
         queryset = queryset.in_stock()
     searching = bool(search_terms(q))
     if searching:
-        queryset = product_search(queryset, q=q)
+        queryset = product_search(queryset, q=q, fuzzy=fuzzy)
     if sort in SORT_ORDERINGS:
         return queryset.order_by(*SORT_ORDERINGS[sort])
     if searching:

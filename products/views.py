@@ -10,6 +10,7 @@ from .selectors import (
     product_detail_queryset,
     product_list_filtered,
     product_list_newest,
+    search_forgives_typos,
 )
 
 HOME_NEWEST_COUNT = 8
@@ -62,8 +63,16 @@ class ProductListView(CatalogueAccessMixin, ListView):
         return product_list_filtered(**filters)
 
     def paginate_queryset(self, queryset, page_size):
-        """`page=abc` gives the first page and `page=99999` the last, instead of an error."""
+        """`page=abc` gives the first page and `page=99999` the last, instead of an error.
+
+        A search that matches nothing is tried again forgiving typos, where the database can.
+        """
         paginator = Paginator(queryset, page_size, allow_empty_first_page=True)
+        self.fuzzy = False
+        if self.filters["q"] and search_forgives_typos() and paginator.count == 0:
+            self.fuzzy = True
+            queryset = product_list_filtered(**self.filters, fuzzy=True)
+            paginator = Paginator(queryset, page_size, allow_empty_first_page=True)
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
 
@@ -86,6 +95,7 @@ class ProductListView(CatalogueAccessMixin, ListView):
             breadcrumb=breadcrumb,
             querystring=self.form.querystring(),
             search=self.filters["q"],
+            fuzzy=self.fuzzy,
             page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
         )
         return context

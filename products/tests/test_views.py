@@ -137,6 +137,18 @@ def test_bad_input_never_fails(client, params):
     assert response.status_code == HTTPStatus.OK
 
 
+@pytest.mark.postgres
+def test_a_search_with_a_typo_falls_back_to_close_matches(client, django_assert_max_num_queries):
+    ProductFactory(name="Wireless Headphones")
+    ProductFactory(name="Desk Lamp")
+    with django_assert_max_num_queries(6):
+        response = client.get(LIST_URL, {"q": "wireles headphnes"})
+    assert [p.name for p in response.context["products"]] == ["Wireless Headphones"]
+    assert "showing close matches" in html(response)
+    response = client.get(LIST_URL, {"q": "headphones"})
+    assert "showing close matches" not in html(response)
+
+
 def test_page_out_of_range_shows_the_last_page_and_page_abc_the_first(client):
     ProductFactory.create_batch(30)
     assert client.get(LIST_URL, {"page": "99999"}).context["page_obj"].number == 2
