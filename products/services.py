@@ -5,7 +5,7 @@ from io import BytesIO
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -198,3 +198,22 @@ def demo_catalogue_ensure() -> tuple[int, int]:
                         position=variant,
                     )
     return len(categories), n
+
+
+# ------------------------------------------------------------------------------
+# Thumbnails
+# ------------------------------------------------------------------------------
+def product_image_thumbnails_refresh(*, only_missing: bool = True) -> tuple[int, int]:
+    """Remake list and detail thumbnails (e.g. after a size change, or for rows made with
+    bulk_create). Returns (made, failed). One image at a time, so memory stays flat."""
+    images = ProductImage.objects.select_related("product").order_by("pk")
+    if only_missing:
+        images = images.filter(Q(thumbnail_list="") | Q(thumbnail_detail=""))
+    made = failed = 0
+    for image in images.iterator(chunk_size=200):
+        if image.thumbnails_refresh():
+            image.save(update_fields=["thumbnail_list", "thumbnail_detail"])
+            made += 1
+        else:
+            failed += 1
+    return made, failed

@@ -46,3 +46,20 @@ def test_stock_set_records_the_difference_and_ignores_no_change():
         product_stock_set(
             product_id=product.pk, new_stock=-1, reason=StockMovement.Reason.ADMIN_EDIT
         )
+
+
+def test_thumbnails_refresh_fills_missing_thumbnails_only():
+    from django.core.management import call_command
+
+    from products.models import ProductImage
+    from products.services import product_image_thumbnails_refresh
+    from products.tests.factories import ProductImageFactory
+
+    fresh, missing = ProductImageFactory.create_batch(2)
+    ProductImage.objects.filter(pk=missing.pk).update(thumbnail_list="", thumbnail_detail="")
+    assert product_image_thumbnails_refresh() == (1, 0)
+    missing.refresh_from_db()
+    assert missing.thumbnail_list and missing.thumbnail_detail
+    call_command("thumbnails_refresh", "--all")
+    fresh_after = ProductImage.objects.get(pk=fresh.pk)
+    assert fresh_after.thumbnail_list.name != fresh.thumbnail_list.name
