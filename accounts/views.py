@@ -14,7 +14,7 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, UpdateView
 
-from . import services
+from . import selectors, services
 from .forms import (
     CodeForm,
     LoginForm,
@@ -48,10 +48,7 @@ def safe_next_url(request, url: str | None) -> str:
 
 def _pending_user(request) -> User | None:
     """The user who signed up or signed in but has not confirmed their e-mail address."""
-    pk = request.session.get(PENDING_USER_KEY)
-    if not isinstance(pk, int):
-        return None
-    return User.objects.filter(pk=pk, is_active=True, email_verified=False).first()
+    return selectors.user_awaiting_verification(pk=request.session.get(PENDING_USER_KEY))
 
 
 @method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
@@ -278,15 +275,7 @@ class ProfileView(LoginRequiredMixin, UpdateView):
         return User.objects.get(pk=self.request.user.pk)
 
     def get_context_data(self, **kwargs):
-        pending = (
-            OneTimeCode.objects.filter(
-                user=self.request.user,
-                purpose=OneTimeCode.Purpose.EMAIL_CHANGE,
-                used_at__isnull=True,
-            )
-            .order_by("-created_at")
-            .first()
-        )
+        pending = selectors.email_change_pending(user=self.request.user)
         return super().get_context_data(pending_email_change=pending, **kwargs)
 
     def form_valid(self, form):
@@ -326,13 +315,7 @@ class EmailVerifyView(LoginRequiredMixin, FormView):
     template_name = "accounts/email_verify.html"
 
     def get_context_data(self, **kwargs):
-        pending = (
-            OneTimeCode.objects.filter(
-                user=self.request.user, purpose=OneTimeCode.Purpose.EMAIL_CHANGE
-            )
-            .order_by("-created_at")
-            .first()
-        )
+        pending = selectors.email_change_pending(user=self.request.user)
         return super().get_context_data(pending=pending, **kwargs)
 
     def form_valid(self, form):

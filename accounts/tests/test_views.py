@@ -727,3 +727,12 @@ def test_garbage_never_causes_a_server_error(client, sent, data):
     client.force_login(UserFactory())
     for url in [PROFILE_URL, EMAIL_VERIFY_URL, PASSWORD_CHANGE_URL, LOGOUT_URL]:
         assert client.post(url, data).status_code < 500, url
+
+
+def test_profile_shows_a_pending_email_change(client):
+    user = UserFactory()
+    services.email_change_request(user=user, new_email="pending@example.com")
+    client.force_login(user)
+    html = client.get(PROFILE_URL).content.decode()
+    assert "pending@example.com" in html
+    assert EMAIL_VERIFY_URL in html
