@@ -18,7 +18,12 @@ class ProductFilterForm(forms.Form):
         ("newest", _("Newest")),
     ]
 
-    q = forms.CharField(label=_("Search"), required=False, strip=True)
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        strip=True,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
     category = forms.ChoiceField(
         label=_("Category"),
         required=False,
@@ -59,7 +64,7 @@ class ProductFilterForm(forms.Form):
             # On a category's own page the category comes from the URL.
             del self.fields["category"]
         self.fields["q"].widget.attrs.update(
-            {"maxlength": SEARCH_MAX_LENGTH, "type": "search", "placeholder": _("Search")}
+            {"maxlength": SEARCH_MAX_LENGTH, "placeholder": _("Search")}
         )
         for name in ("min_price", "max_price"):
             self.fields[name].widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
