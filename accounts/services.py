@@ -126,13 +126,12 @@ def otp_issue(*, user: User, purpose: str, new_email: str = "") -> OneTimeCode:
     return otc
 
 
-def _otp_check(*, user: User, purpose: str, code: str) -> tuple[str, OneTimeCode | None]:
-    """Check and (on success) consume a code. Returns an outcome and the code row.
+def _otp_check(*, user: User, purpose: str, code: str) -> tuple[str, OneTimeCode | None, dict]:
+    """Check and (on success) consume a code. Returns (outcome, code row, message params).
 
     Runs in its own transaction and never raises for a wrong code, so the counted try is
     committed even though the caller then refuses the request.
     """
-    code = (code or "").strip()
     with transaction.atomic():
         latest = (
             OneTimeCode.objects.select_for_update()
@@ -141,37 +140,44 @@ def _otp_check(*, user: User, purpose: str, code: str) -> tuple[str, OneTimeCode
             .first()
         )
         if latest is None:
-            return "no_code", None
+            return "no_code", None, {}
         if latest.attempts >= OTP_MAX_ATTEMPTS:
-            return "too_many_attempts", latest
+            return "too_many_attempts", latest, {}
         candidate = otp_hash(user_id=user.pk, purpose=purpose, code=code)
         if constant_time_compare(latest.code_hash, candidate):
             if latest.is_used:
-                return "used", latest
+                return "used", latest, {}
             if latest.is_expired:
-                return "expired", latest
+                return "expired", latest, {}
             latest.used_at = timezone.now()
             latest.save(update_fields=["used_at"])
-            return "ok", latest
+            return "ok", latest, {}
 
         # A wrong code: count the try against the live code.
         if not latest.is_used and not latest.is_expired:
             OneTimeCode.objects.filter(pk=latest.pk).update(attempts=F("attempts") + 1)
             latest.refresh_from_db(fields=["attempts"])
             if latest.attempts >= OTP_MAX_ATTEMPTS:
-                return "too_many_attempts", latest
-        return _otp_explain_mismatch(user=user, purpose=purpose, code=code, latest=latest), latest
+                return "too_many_attempts", latest, {}
+        outcome, params = _otp_explain_mismatch(
+            user=user, purpose=purpose, code=code, latest=latest
+        )
+        return outcome, latest, params
 
 
-def _otp_explain_mismatch(*, user: User, purpose: str, code: str, latest: OneTimeCode) -> str:
+def _otp_explain_mismatch(
+    *, user: User, purpose: str, code: str, latest: OneTimeCode
+) -> tuple[str, dict]:
     """Say why a code that is not the latest one for `purpose` was refused."""
     other_purposes = {
         otp_hash(user_id=user.pk, purpose=other, code=code): other
         for other in OneTimeCode.Purpose.values
         if other != purpose
     }
-    if user.one_time_codes.filter(code_hash__in=other_purposes).exists():
-        return "wrong_purpose"
+    matched = user.one_time_codes.filter(code_hash__in=other_purposes).first()
+    if matched is not None:
+        label = OneTimeCode.Purpose(matched.purpose).label
+        return "wrong_purpose", {"purpose": str(label).lower()}
     earlier = (
         user.one_time_codes.filter(
             purpose=purpose, code_hash=otp_hash(user_id=user.pk, purpose=purpose, code=code)
@@ -180,12 +186,12 @@ def _otp_explain_mismatch(*, user: User, purpose: str, code: str, latest: OneTim
         .first()
     )
     if earlier is not None:
-        return "used" if earlier.is_used else "superseded"
+        return ("used" if earlier.is_used else "superseded"), {}
     if latest.is_used:
-        return "no_code"
+        return "no_code", {}
     if latest.is_expired:
-        return "expired"
-    return "invalid"
+        return "expired", {}
+    return "invalid", {}
 
 
 def otp_verify(*, user: User | None, purpose: str, code: str) -> OneTimeCode:
@@ -198,19 +204,10 @@ def otp_verify(*, user: User | None, purpose: str, code: str) -> OneTimeCode:
         # An unknown account (e.g. password reset for an address nobody uses) looks exactly
         # like a wrong code.
         raise ValidationError(OTP_ERRORS["invalid"], code="invalid")
-    outcome, otc = _otp_check(user=user, purpose=purpose, code=code)
+    outcome, otc, params = _otp_check(user=user, purpose=purpose, code=(code or "").strip())
     if outcome == "ok":
         return otc
-    params = None
-    if outcome == "wrong_purpose":
-        code_hashes = [
-            otp_hash(user_id=user.pk, purpose=other, code=(code or "").strip())
-            for other in OneTimeCode.Purpose.values
-        ]
-        matched = user.one_time_codes.filter(code_hash__in=code_hashes).first()
-        label = OneTimeCode.Purpose(matched.purpose).label if matched else _("another step")
-        params = {"purpose": str(label).lower()}
-    raise ValidationError(OTP_ERRORS[outcome], code=outcome, params=params)
+    raise ValidationError(OTP_ERRORS[outcome], code=outcome, params=params or None)
 
 
 # ------------------------------------------------------------------------------
