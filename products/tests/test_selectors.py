@@ -9,6 +9,7 @@ from products.selectors import (
     category_ancestors,
     category_descendant_ids,
     category_tree,
+    category_tree_invalidate,
     product_list_filtered,
     product_list_newest,
 )
@@ -199,3 +200,15 @@ def test_postgres_search_uses_the_gin_indexes():
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'products_name_trgm_gin'")
         (indexdef,) = cursor.fetchone()
     assert "gin (name gin_trgm_ops)" in indexdef
+
+
+def test_a_loop_in_the_tree_made_behind_validation_does_not_hang(tree):
+    # Category.clean refuses loops, but an UPDATE can still make one; pages must survive it.
+    Category.objects.filter(pk=tree["electronics"].pk).update(parent=tree["laptops"])
+    category_tree_invalidate()
+    chain = category_ancestors(category_id=tree["laptops"].pk)
+    assert {node.name for node in chain} == {"Electronics", "Computers", "Laptops"}
+    assert set(category_descendant_ids(category_id=tree["computers"].pk)) == {
+        tree[n].pk for n in ("electronics", "computers", "laptops", "audio")
+    }
+    list(category_tree().walk())
