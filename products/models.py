@@ -185,6 +185,12 @@ class ProductImage(models.Model):
             not self.image._committed or not self.thumbnail_list or not self.thumbnail_detail
         ):
             self.thumbnails_refresh()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {
+                    *kwargs["update_fields"],
+                    "thumbnail_list",
+                    "thumbnail_detail",
+                }
         super().save(*args, **kwargs)
 
     def thumbnails_refresh(self) -> bool:

@@ -126,3 +126,20 @@ def test_low_stock_is_at_or_below_the_threshold(settings, stock, low, available)
     settings.LOW_STOCK_THRESHOLD = 5
     product = ProductFactory(stock=stock)
     assert (product.is_low_stock, product.is_available) == (low, available)
+
+
+def test_an_unreadable_image_saved_without_validation_gets_no_thumbnails_and_no_error():
+    image = ProductImage.objects.create(
+        product=ProductFactory(), image=ContentFile(b"not an image", name="broken.png")
+    )
+    assert image.pk and not image.thumbnail_list and not image.thumbnail_detail
+
+
+def test_saving_some_fields_still_stores_thumbnails_made_on_the_way():
+    image = ProductImageFactory()
+    ProductImage.objects.filter(pk=image.pk).update(thumbnail_list="", thumbnail_detail="")
+    image = ProductImage.objects.get(pk=image.pk)
+    image.alt_text = "New words"
+    image.save(update_fields=["alt_text"])
+    stored = ProductImage.objects.get(pk=image.pk)
+    assert stored.alt_text == "New words" and stored.thumbnail_list and stored.thumbnail_detail
