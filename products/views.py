@@ -53,8 +53,11 @@ class ProductListView(CatalogueAccessMixin, ListView):
             self.request.GET, tree=self.tree, show_category=self.category is None
         )
 
+    def get(self, request, *args, **kwargs):
+        self.tree = category_tree()  # one cache read per request
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
-        self.tree = category_tree()
         self.form = self.get_form()
         filters = self.form.filters()
         if self.category is not None:
@@ -102,11 +105,11 @@ class ProductListView(CatalogueAccessMixin, ListView):
 
 
 class CategoryView(ProductListView):
-    def get(self, request, *args, **kwargs):
-        self.category = category_tree().get(slug=self.kwargs["slug"])
+    def get_queryset(self):
+        self.category = self.tree.get(slug=self.kwargs["slug"])
         if self.category is None:
             raise Http404("No such category.")
-        return super().get(request, *args, **kwargs)
+        return super().get_queryset()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
