@@ -104,7 +104,13 @@ class PageProblems:
             if message.type == "error":
                 self.add(f"console error on {page.url}: {message.text}")
 
+        def on_response(response):
+            # The console says only "404"; name the file. Pages themselves may answer 4xx.
+            if response.status >= 400 and response.request.resource_type != "document":
+                self.add(f"HTTP {response.status} for {response.url} on {page.url}")
+
         page.on("console", on_console)
+        page.on("response", on_response)
         page.on("pageerror", lambda error: self.add(f"uncaught error on {page.url}: {error}"))
 
     def unexpected(self) -> list[str]:

@@ -144,3 +144,8 @@ def images_without_alt(page: Page) -> list[str]:
 
 def navbar(page: Page):
     return page.get_by_role("navigation", name="Main navigation")
+
+
+def field(scope, label: str):
+    """The form field labelled exactly `label` (crispy adds a "*" to required fields)."""
+    return scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$"))
