@@ -150,3 +150,27 @@ def context(new_context):
 @pytest.fixture
 def page(context):
     return context.new_page()
+
+
+@pytest.fixture
+def open_shop_page(new_context, live_server):
+    """open_shop_page(name, viewport=DESKTOP): a page of e2e.helpers.SHOP_PAGES, loaded.
+
+    The data (a catalogue, a shopper with an order, a cart and a wishlist) is made once a test.
+    """
+    from .helpers import SHOP_PAGES, shop_data_make, sign_in
+
+    data = []
+
+    def open_page(name, *, viewport=DESKTOP):
+        if not data:
+            data.append(shop_data_make())
+        path, signed_in = SHOP_PAGES[name]
+        context = new_context(viewport=viewport)
+        if signed_in:
+            sign_in(context, data[0].shopper, live_server.url)
+        page = context.new_page()
+        page.goto(path(data[0]))
+        return page
+
+    return open_page

@@ -149,3 +149,63 @@ def navbar(page: Page):
 def field(scope, label: str):
     """The form field labelled exactly `label` (crispy adds a "*" to required fields)."""
     return scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$"))
+
+
+# The pages a shopper sees, each as (path or a function of the data, signed in?).
+SHOP_PAGES = {
+    "home": (lambda d: "/", False),
+    "list": (lambda d: "/products/", False),
+    "category": (lambda d: d.shop.categories["lighting"].get_absolute_url(), False),
+    "no-results": (lambda d: "/products/?q=zebra+umbrella", False),
+    "detail": (lambda d: d.shop.products["teapot"].get_absolute_url(), False),
+    "cart": (lambda d: "/cart/", True),
+    "cart-empty": (lambda d: "/cart/", False),
+    "checkout": (lambda d: "/checkout/", True),
+    "signup": (lambda d: "/accounts/signup/", False),
+    "login": (lambda d: "/accounts/login/", False),
+    "password-reset": (lambda d: "/accounts/password-reset/", False),
+    "order": (lambda d: d.order.get_absolute_url(), True),
+    "orders": (lambda d: "/orders/", True),
+    "wishlist": (lambda d: "/wishlist/", True),
+    "profile": (lambda d: "/accounts/profile/", True),
+}
+# The pages the issue names for the accessibility audit; the others are checked too.
+AUDITED_PAGES = ["home", "list", "detail", "cart", "checkout", "signup", "login", "order"]
+
+
+@dataclass
+class ShopData:
+    shop: Shop
+    shopper: object
+    order: object
+
+
+def shop_data_make() -> ShopData:
+    """The catalogue plus a shopper with a placed order, a full cart and a wishlist."""
+    from carts.services import cart_add_product
+    from orders.services import Address, order_place
+    from wishlists.models import WishlistItem
+
+    shop = shop_make()
+    shopper = shopper_make(username="ada", email="ada@example.com")
+    p = shop.products
+    cart_add_product(user=shopper, product_id=p["teapot"].pk, quantity=1)
+    cart_add_product(user=shopper, product_id=p["cushion"].pk, quantity=2)
+    order = order_place(
+        user=shopper,
+        shipping_address=Address(
+            full_name="Ada Lovelace",
+            address_line1="12 St James's Square",
+            city="London",
+            postal_code="SW1Y 4JH",
+            country="GB",
+            phone="+44 20 7946 0000",
+        ),
+        payment_method="bank_transfer",
+        checkout_token="e2e-token",  # noqa: S106 (not a secret)
+    )
+    cart_add_product(user=shopper, product_id=p["desk_lamp"].pk, quantity=2)
+    cart_add_product(user=shopper, product_id=p["kettle"].pk, quantity=1)
+    for key in ("floor_lamp", "night_light"):
+        WishlistItem.objects.create(user=shopper, product=p[key])
+    return ShopData(shop=shop, shopper=shopper, order=order)

@@ -1,0 +1,47 @@
+"""At a phone's 375 px the navbar folds away, product grids reflow and nothing scrolls
+sideways."""
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import MOBILE
+from .helpers import SHOP_PAGES, navbar, shot, sideways_overflow
+
+pytestmark = pytest.mark.browser
+
+GRID_COLUMNS = """grid => new Set([...grid.querySelectorAll('[data-testid=product-card]')]
+    .map(card => Math.round(card.getBoundingClientRect().left))).size"""
+
+
+@pytest.mark.parametrize("name", list(SHOP_PAGES))
+def test_page_fits_a_phone(open_shop_page, name):
+    page = open_shop_page(name, viewport=MOBILE)
+    shot(page, f"{name}-375")
+    expect(navbar(page).get_by_role("button", name="Toggle navigation")).to_be_visible()
+    expect(page.locator("#main-nav")).to_be_hidden()
+    assert sideways_overflow(page) == 0
+    grid = page.get_by_test_id("product-grid")
+    if grid.count():
+        assert grid.evaluate(GRID_COLUMNS) <= 2
+
+
+def test_product_grid_has_more_columns_on_a_desktop(open_shop_page):
+    desktop = open_shop_page("list")
+    phone = open_shop_page("list", viewport=MOBILE)
+    columns = [p.get_by_test_id("product-grid").evaluate(GRID_COLUMNS) for p in (desktop, phone)]
+    assert columns == [4, 2]
+    # Every card image is the same size, whatever the shape of the uploaded picture.
+    sizes = desktop.locator("[data-testid=product-card] img").evaluate_all(
+        "imgs => imgs.map(i => [Math.round(i.width), Math.round(i.height)])"
+    )
+    assert len(set(map(tuple, sizes))) == 1
+
+
+def test_navbar_toggler_opens_the_menu_on_a_phone(open_shop_page):
+    page = open_shop_page("home", viewport=MOBILE)
+    nav = navbar(page)
+    expect(nav.get_by_role("link", name="Sign in")).to_be_hidden()
+    nav.get_by_role("button", name="Toggle navigation").click()
+    expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(nav.get_by_role("searchbox", name="Search products")).to_be_visible()
+    assert sideways_overflow(page) == 0
