@@ -31,7 +31,10 @@ TIMEOUT_MS = 10_000
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set E2E_CHROMIUM)")
+        message = f"no Chromium at {CHROMIUM}: apt-get install chromium (or set E2E_CHROMIUM)"
+        if os.environ.get("E2E_REQUIRE_BROWSER"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     from playwright.sync_api import expect, sync_playwright
 
     # Playwright's sync API runs an event loop in this thread, which makes Django refuse
