@@ -36,7 +36,7 @@ def test_forgotten_password_is_reset_by_code_then_used_to_sign_in(page, mailoutb
     field(page, "Username or e-mail").fill("grace@example.com")
     field(page, "Password").fill("a-Str0ng-pass!")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".alert-danger")).to_contain_text("Please enter a correct username")
+    expect(page.get_by_role("alert")).to_contain_text("Please enter a correct username")
     expect(field(page, "Username or e-mail")).to_have_value("grace@example.com")
 
     field(page, "Password").fill(NEW_PASSWORD)
