@@ -5,12 +5,17 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import MOBILE
-from .helpers import SHOP_PAGES, navbar, shot, sideways_overflow
+from .helpers import AUDITED_PAGES, SHOP_PAGES, axe_violations, navbar, shot, sideways_overflow
 
 pytestmark = pytest.mark.browser
 
 GRID_COLUMNS = """grid => new Set([...grid.querySelectorAll('[data-testid=product-card]')]
     .map(card => Math.round(card.getBoundingClientRect().left))).size"""
+
+
+SCROLLING_BOXES = (
+    "boxes => boxes.filter(b => b.scrollWidth > b.clientWidth).map(b => b.id || b.className)"
+)
 
 
 @pytest.mark.parametrize("name", list(SHOP_PAGES))
@@ -20,9 +25,13 @@ def test_page_fits_a_phone(open_shop_page, name):
     expect(navbar(page).get_by_role("button", name="Toggle navigation")).to_be_visible()
     expect(page.locator("#main-nav")).to_be_hidden()
     assert sideways_overflow(page) == 0
+    # Nor does a table hide columns in a sideways-scrolling box.
+    assert page.locator(".table-responsive").evaluate_all(SCROLLING_BOXES) == []
     grid = page.get_by_test_id("product-grid")
     if grid.count():
         assert grid.evaluate(GRID_COLUMNS) <= 2
+    if name in AUDITED_PAGES:
+        assert axe_violations(page) == []  # the phone layout has its own markup to check
 
 
 def test_product_grid_has_more_columns_on_a_desktop(open_shop_page):
