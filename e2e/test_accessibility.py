@@ -1,7 +1,10 @@
 """Every shopper-facing page passes axe-core, labels its fields, describes its images,
 and shows where the keyboard focus is."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from .helpers import (
     AUDITED_PAGES,
@@ -21,6 +24,8 @@ OTHER_PAGES = [name for name in SHOP_PAGES if name not in AUDITED_PAGES]
 def test_page_has_no_serious_accessibility_problems(open_shop_page, name):
     page = open_shop_page(name)
     shot(page, f"{name}-1280")
+    # Each page names itself before the shop's name.
+    expect(page).to_have_title(re.compile(r"^(?!myecommerce ·).+ · myecommerce$"))
     found = {
         "axe serious/critical": axe_violations(page),
         "fields without a label": unlabelled_fields(page),
@@ -36,7 +41,7 @@ FOCUS_RING = """() => {
 }"""
 
 
-@pytest.mark.parametrize("name", ["list", "checkout"])
+@pytest.mark.parametrize("name", ["list", "cart", "checkout"])
 def test_keyboard_focus_is_always_visible(open_shop_page, name):
     page = open_shop_page(name)
     page.locator("body").focus()

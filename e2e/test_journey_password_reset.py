@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import expect_message, field, last_code, navbar, shopper_make
+from .helpers import axe_violations, expect_message, field, last_code, navbar, shopper_make
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +24,7 @@ def test_forgotten_password_is_reset_by_code_then_used_to_sign_in(page, mailoutb
 
     expect(page).to_have_url(re.compile(r"/accounts/password-reset/confirm/$"))
     expect_message(page, "If an account uses grace@example.com, we have e-mailed it a 6-digit code")
+    assert axe_violations(page) == []
     field(page, "Code").fill(last_code(mailoutbox, "grace@example.com"))
     field(page, "New password").fill(NEW_PASSWORD)
     field(page, "New password (again)").fill(NEW_PASSWORD)

@@ -11,12 +11,14 @@ from orders.models import Order
 
 from .helpers import (
     PASSWORD,
+    axe_violations,
     cart_count,
     expect_message,
     field,
     last_code,
     navbar,
     shop_make,
+    shot,
 )
 
 pytestmark = pytest.mark.browser
@@ -43,6 +45,8 @@ def test_new_shopper_signs_up_wishes_checks_out_and_cancels(page, mailoutbox):
     # Confirm the address with the code from the e-mail.
     expect(page).to_have_url(re.compile(r"/accounts/verify/$"))
     expect_message(page, "We have e-mailed a 6-digit code to ada@example.com")
+    assert axe_violations(page) == []
+    shot(page, "verify-1280")
     page.get_by_label("Code").fill(last_code(mailoutbox, "ada@example.com"))
     page.get_by_role("button", name="Confirm").click()
     expect_message(page, "Your e-mail address is confirmed. Welcome!")
@@ -91,6 +95,7 @@ def test_new_shopper_signs_up_wishes_checks_out_and_cancels(page, mailoutbox):
     order = Order.objects.get(user=user)
     expect(page).to_have_url(re.compile(rf"/orders/{order.number}/$"))
     expect_message(page, f"Thank you! Your order {order.number} has been placed.")
+    shot(page, "order-placed-1280")
     expect(page).to_have_title(re.compile(rf"^Order {order.number} · "))
     expect(page.get_by_test_id("order-item")).to_have_count(2)
     expect(page.get_by_test_id("order-total")).to_have_text("59.50 USD")

@@ -9,7 +9,7 @@ from orders.models import Order
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from products.models import StockMovement
 
-from .helpers import PASSWORD, navbar, shop_make, shopper_make, sign_in, staff_make
+from .helpers import PASSWORD, navbar, shop_make, shopper_make, shot, sign_in, staff_make
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,7 @@ def test_staff_edit_stock_block_a_shopper_and_ship_an_order(page, new_context, l
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_title(re.compile(r"^Dashboard"))
+    shot(page, "admin-dashboard-1280")
 
     # Stock, edited in the product list.
     page.locator(".model-product").get_by_role("link", name="Products", exact=True).first.click()
@@ -63,5 +64,6 @@ def test_staff_edit_stock_block_a_shopper_and_ship_an_order(page, new_context, l
     page.goto(f"/admin/orders/order/{order.pk}/change/")
     page.get_by_role("button", name="Mark as shipped").click()
     expect(page.locator(".messagelist")).to_contain_text("1 order marked as shipped")
+    shot(page, "admin-order-1280")
     order.refresh_from_db()
     assert order.status == Order.Status.SHIPPED
