@@ -43,7 +43,7 @@ class Shop:
 
 def shop_make() -> Shop:
     shop = Shop()
-    home = CategoryFactory(name="Home", slug="home")
+    home = CategoryFactory(name="Home & living", slug="home-living")
     lighting = CategoryFactory(name="Lighting", slug="lighting", parent=home)
     kitchen = CategoryFactory(name="Kitchen", slug="kitchen")
     shop.categories = {"home": home, "lighting": lighting, "kitchen": kitchen}

@@ -1,6 +1,8 @@
 """At a phone's 375 px the navbar folds away, product grids reflow and nothing scrolls
 sideways."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -50,7 +52,11 @@ def test_navbar_toggler_opens_the_menu_on_a_phone(open_shop_page):
     page = open_shop_page("home", viewport=MOBILE)
     nav = navbar(page)
     expect(nav.get_by_role("link", name="Sign in")).to_be_hidden()
+    # The cart and its count stay in sight with the menu closed.
+    expect(nav.get_by_test_id("cart-count-phone")).to_be_visible()
     nav.get_by_role("button", name="Toggle navigation").click()
+    expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))  # fully open
     expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
     expect(nav.get_by_role("searchbox", name="Search products")).to_be_visible()
+    shot(page, "menu-open-375")
     assert sideways_overflow(page) == 0

@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 from products.tests.factories import CategoryFactory, ProductFactory
 
-from .helpers import axe_violations, field, shopper_make, sign_in
+from .conftest import MOBILE
+from .helpers import axe_violations, field, shopper_make, shot, sideways_overflow, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +43,7 @@ def test_form_errors_appear_beside_their_fields_and_pass_the_audit(page):
     expect(error).to_contain_text("The two passwords do not match.")
     # What was typed is kept, except the passwords.
     expect(field(page, "Username")).to_have_value("ada")
+    shot(page, "signup-errors-1280")
     assert axe_violations(page) == []
 
 
@@ -65,3 +67,23 @@ def test_pagination_keeps_the_filters(page):
     expect(filters.get_by_label("Sort by")).to_have_value("price")
     page.get_by_role("navigation", name="Pages").get_by_role("link", name="1").click()
     expect(page).to_have_url(re.compile(r"category=kitchen&min_price=12&sort=price&page=1$"))
+
+
+def test_checkout_errors_are_listed_at_their_fields(page, live_server):
+    from carts.services import cart_add_product
+
+    shopper = shopper_make()
+    cart_add_product(user=shopper, product_id=ProductFactory(name="Blue mug").pk, quantity=1)
+    sign_in(page.context, shopper, live_server.url)
+    page.set_viewport_size(MOBILE)
+    page.goto("/checkout/")
+    shipping = page.get_by_role("group", name="Shipping address")
+    shipping.get_by_label("Full name").fill("")
+    page.get_by_role("button", name=re.compile(r"^Place order")).click()
+
+    for label in ("Full name", "Address line 1", "City", "Postal code", "Country"):
+        expect(field(shipping, label)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("This field is required.").first).to_be_visible()
+    shot(page, "checkout-errors-375")
+    assert sideways_overflow(page) == 0
+    assert axe_violations(page) == []
