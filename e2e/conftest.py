@@ -25,6 +25,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 740}
+TABLET = {"width": 768, "height": 1024}
 # Generous for a loaded 2-core CI machine; expect() retries until then, so no sleeps.
 TIMEOUT_MS = 10_000
 

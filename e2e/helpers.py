@@ -65,6 +65,11 @@ def shop_make() -> Shop:
             product=product, image=image_file(product.slug, colour, size), alt_text=name
         )
         shop.products[key] = product
+    # A second picture, so the detail page shows its gallery.
+    teapot = shop.products["teapot"]
+    ProductImageFactory(
+        product=teapot, image=image_file("teapot-2", (200, 160, 60)), alt_text="The teapot's lid"
+    )
     return shop
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import MOBILE
+from .conftest import MOBILE, TABLET
 from .helpers import AUDITED_PAGES, SHOP_PAGES, axe_violations, navbar, shot, sideways_overflow
 
 pytestmark = pytest.mark.browser
@@ -60,3 +60,13 @@ def test_navbar_toggler_opens_the_menu_on_a_phone(open_shop_page):
     expect(nav.get_by_role("searchbox", name="Search products")).to_be_visible()
     shot(page, "menu-open-375")
     assert sideways_overflow(page) == 0
+
+
+def test_no_page_scrolls_sideways_on_a_tablet(open_shop_page):
+    wide = {}
+    for name in SHOP_PAGES:
+        page = open_shop_page(name, viewport=TABLET)
+        if overflow := sideways_overflow(page):
+            wide[name] = overflow
+        page.context.close()
+    assert wide == {}

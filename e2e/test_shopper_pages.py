@@ -87,3 +87,22 @@ def test_checkout_errors_are_listed_at_their_fields(page, live_server):
     shot(page, "checkout-errors-375")
     assert sideways_overflow(page) == 0
     assert axe_violations(page) == []
+
+
+def test_product_gallery_shows_the_picture_whose_thumbnail_is_clicked(page):
+    from .helpers import shop_make
+
+    teapot = shop_make().products["teapot"]
+    page.goto(teapot.get_absolute_url())
+    lid = page.get_by_alt_text("The teapot's lid")
+    expect(lid).to_be_hidden()
+    page.get_by_role("button", name="Show image 2").click()
+    expect(lid).to_be_visible()
+    # The arrows sit over the picture, centred on it.
+    picture = page.locator("#product-gallery .carousel-inner").bounding_box()
+    arrow = page.get_by_role("button", name="Next image").bounding_box()
+    assert abs(_middle(arrow) - _middle(picture)) < 2
+
+
+def _middle(box) -> float:
+    return box["y"] + box["height"] / 2
