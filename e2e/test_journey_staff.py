@@ -9,7 +9,7 @@ from orders.models import Order
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from products.models import StockMovement
 
-from .helpers import PASSWORD, navbar, shop_make, shopper_make, shot, sign_in, staff_make
+from .helpers import PASSWORD, field, navbar, shop_make, shopper_make, shot, sign_in, staff_make
 
 pytestmark = pytest.mark.browser
 
@@ -59,6 +59,12 @@ def test_staff_edit_stock_block_a_shopper_and_ship_an_order(page, new_context, l
     shopper_page.reload()
     expect(navbar(shopper_page).get_by_role("link", name="Sign in")).to_be_visible()
     expect(navbar(shopper_page).get_by_role("button", name="mallory")).to_have_count(0)
+    # Signing in again is refused, and says why.
+    navbar(shopper_page).get_by_role("link", name="Sign in").click()
+    field(shopper_page, "Username or e-mail").fill("mallory")
+    field(shopper_page, "Password").fill(PASSWORD)
+    shopper_page.get_by_role("button", name="Sign in").click()
+    expect(shopper_page.get_by_role("alert")).to_contain_text("This account is blocked.")
 
     # Ship the paid order from its page.
     page.goto(f"/admin/orders/order/{order.pk}/change/")
