@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from products.tests.factories import CategoryFactory, ProductFactory
 
-from .conftest import MOBILE
+from .conftest import DESKTOP, MOBILE
 from .helpers import axe_violations, field, shopper_make, shot, sideways_overflow, sign_in
 
 pytestmark = pytest.mark.browser
@@ -106,3 +106,19 @@ def test_product_gallery_shows_the_picture_whose_thumbnail_is_clicked(page):
 
 def _middle(box) -> float:
     return box["y"] + box["height"] / 2
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["1280", "375"])
+def test_a_missing_page_offers_a_search_and_passes_the_audit(page, page_problems, viewport):
+    page_problems.allow(r"status of 404")  # the page itself; nothing on it may fail
+    page.set_viewport_size(viewport)
+    response = page.goto("/products/no-such-thing/")
+    assert response.status == 404
+    expect(page).to_have_title(re.compile(r"^Page not found · "))
+    search = page.get_by_role("main").get_by_role("searchbox", name="Search products")
+    search.fill("lamp")
+    shot(page, f"404-{viewport['width']}")
+    assert sideways_overflow(page) == 0
+    assert axe_violations(page) == []
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"/products/\?q=lamp$"))
