@@ -312,7 +312,7 @@ def wrk(
         "wrk",
         f"-t{THREADS}",
         f"-c{CONNECTIONS}",
-        f"-d{seconds:g}s",
+        f"-d{max(1, round(seconds))}s",  # wrk takes whole seconds
         "--timeout",
         "10s",
         "--latency",
