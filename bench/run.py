@@ -637,7 +637,7 @@ def versions() -> dict[str, str]:
         "PostgreSQL": pg,
         "Redis": str(redis_version),
         "gunicorn": f"{gunicorn_version}, {gunicorn_setup} (gunicorn.conf.py)",
-        "wrk": cmd("wrk", "-v").splitlines()[0] if shutil.which("wrk") else "?",
+        "wrk": cmd("wrk", "-v").split(" Copyright")[0] if shutil.which("wrk") else "?",
     }
 
 
