@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -39,8 +39,8 @@ CENT = Decimal("0.01")
 
 
 def money(value: Decimal) -> Decimal:
-    """The one place money is rounded: to cents, half-up (Decimal's default context)."""
-    return value.quantize(CENT)
+    """The one place money is rounded (carts and orders): to whole cents, half-up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass

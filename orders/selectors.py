@@ -10,9 +10,9 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Order
+from carts.selectors import money
 
-CENT = Decimal("0.01")
+from .models import Order
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def sales_by_day(*, days: int = 30, today: date | None = None) -> list[DaySales]
             DaySales(
                 day=day,
                 # SQLite sums decimals as floats: round back to cents.
-                revenue=Decimal(row["revenue"] if row else 0).quantize(CENT),
+                revenue=money(Decimal(row["revenue"] if row else 0)),
                 orders=row["orders"] if row else 0,
             )
         )

@@ -9,7 +9,7 @@ order lines, and send mail only after commit.
 import logging
 import smtplib
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from carts.models import CartItem
+from carts.selectors import money
 from products.models import Product, StockMovement
 from products.services import InsufficientStock, product_stock_adjust
 
@@ -27,7 +28,6 @@ from .models import Order, OrderItem, OrderStatusChange
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 
 # Where each status may go next. Cancelling gives the stock back (see order_set_status).
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -61,11 +61,6 @@ class OrderAlreadyPlaced(Exception):
     def __init__(self, order: Order):
         super().__init__(f"Order {order.number} was already placed with this checkout token.")
         self.order = order
-
-
-def money(value: Decimal) -> Decimal:
-    """Round an amount to whole cents, the one rounding rule for order totals."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def order_number_for(pk: int) -> str:
