@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate seed bench clean
+.PHONY: run test lint format migrate seed bench soak cluster clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ format: $(VENV)/.installed-dev
 ## make bench: load-test with wrk on PostgreSQL + Redis (1,000 and 100,000 products); see bench/run.py
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
+
+## make soak: 50 shoppers' mixed traffic against gunicorn on PostgreSQL, then check the books
+## (SOAK_SECONDS=180 sets the length; see bench/soak.py)
+soak: $(VENV)/.installed
+	$(PY) bench/soak.py
+
+## make cluster: two app servers and a Celery worker on one PostgreSQL and one Redis (loopback, ~30 s); see bench/cluster.py
+cluster: $(VENV)/.installed
+	$(PY) bench/cluster.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -13,6 +13,8 @@ address's: otherwise anyone with one working account could reset their IP's coun
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
@@ -72,15 +74,30 @@ def lockout_username(request: HttpRequest, credentials: dict | None = None) -> s
             .first()
         )
         if username:
-            return username.lower()
-    return name
+            return _account_key(username)
+    return _account_key(name)
+
+
+def _account_key(username: str) -> str:
+    """The name an account's failures are counted under: never the same as an IP address.
+
+    The cache handler (Redis) keys every counter by its value alone, so a username typed as
+    "203.0.113.9" would share that address's counter, and 20 such failures from anywhere would
+    lock everyone at that address out. Such names get a suffix no IP address can have.
+    """
+    name = username.lower()
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    return f"{name} (username)"
 
 
 def forget_failures(*, username: str) -> int:
     """Forget the failed sign-in attempts against one account (not its IP addresses')."""
     from axes.handlers.proxy import AxesProxyHandler
 
-    return AxesProxyHandler.reset_attempts(username=username.lower())
+    return AxesProxyHandler.reset_attempts(username=_account_key(username))
 
 
 def reset_on_login(sender, request, user, **kwargs) -> None:

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -20,6 +19,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
+
+from myecommerce.tasks import email_dispatch
 
 from . import lockout
 from .models import OneTimeCode, User
@@ -77,12 +78,13 @@ def _otp_send(*, to: str, code: str, purpose: str, username: str) -> None:
         "minutes": int(OTP_LIFETIME.total_seconds() // 60),
         "store_name": settings.STORE_NAME,
     }
-    send_mail(
+    # Queued for the Celery worker, or sent here when there is no broker; never raises.
+    email_dispatch(
+        to=[to],
         subject=str(EMAIL_SUBJECTS[purpose]),
-        message=render_to_string("accounts/email/one_time_code.txt", context),
-        from_email=None,
-        recipient_list=[to],
-        html_message=render_to_string("accounts/email/one_time_code.html", context),
+        text=render_to_string("accounts/email/one_time_code.txt", context),
+        html=render_to_string("accounts/email/one_time_code.html", context),
+        expires=OTP_LIFETIME.total_seconds(),
     )
 
 

@@ -73,6 +73,11 @@ PAGES = [
     ("filtered", "list, filters + sort", "get"),
     ("category", "category", "get"),
     ("detail", "detail", "get"),
+    # The same pages for a signed-in shopper: never from the shared page cache, so these rows
+    # show what building a page costs (the anonymous rows above are mostly cache hits).
+    ("list_user", "list, signed in (built every time)", "user"),
+    ("search_user", "list ?q=, signed in (built every time)", "user"),
+    ("detail_user", "detail, signed in (built every time)", "user"),
     ("cart", "cart, 10 lines (signed in)", "cart"),
     ("add", "add to cart (POST)", "add"),
     ("checkout", "checkout (add + GET + POST)", "checkout"),
@@ -80,6 +85,8 @@ PAGES = [
     # of a shared machine during the run.
     ("healthz2", "/healthz/ (again, at the end)", "get"),
 ]
+# The anonymous page each signed-in row repeats.
+USER_PAGES = {"list_user": "list", "search_user": "search", "detail_user": "detail"}
 RATIO_TARGETS = {"list": 0.5, "category": 0.5, "detail": 0.5, "home": 0.4, "cart": 0.4}
 GROWTH_PAGES = ["home", "list", "search", "filtered", "category", "detail"]
 GROWTH_LIMIT = 1.5
@@ -102,6 +109,10 @@ class Result:
     p50_ms: float | None = None
     p99_ms: float | None = None
     queries: float | None = None
+    # SQL queries of the same request just after a catalogue change (caches stale).
+    cold_queries: float | None = None
+    # How the server made the page under load: X-Page-Cache (hit, miss, bypass) or "".
+    cache: str = ""
     errors: int = 0
     note: str = ""
 
@@ -354,6 +365,18 @@ def preflight(path: str, cookie: str, *, method: str = "GET", body: str = "") ->
         conn.close()
 
 
+def page_cache_status(path: str, cookie: str) -> str:
+    """The X-Page-Cache header of one GET: "hit" when the page came from the page cache."""
+    conn = HTTPConnection("127.0.0.1", PORT, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        return response.getheader("X-Page-Cache") or ""
+    finally:
+        conn.close()
+
+
 def checkout_loop(plan: dict) -> dict:
     """Shoppers check out in a loop, one per connection: add a line, open /checkout/, POST it.
 
@@ -491,11 +514,15 @@ def run_size(size: int) -> SizeRun:
                 if data["first_error"]:
                     result.note = f"first error: {data['first_error']}"
             else:
-                session = {"cart": plan["cart_session"], "add": plan["add_session"]}.get(kind)
+                session = {
+                    "cart": plan["cart_session"],
+                    "user": plan["cart_session"],
+                    "add": plan["add_session"],
+                }.get(kind)
                 cookie = cookie_header(plan, session)
                 path = {"healthz": "/healthz/", "healthz2": "/healthz/", "cart": "/cart/"}.get(
                     name
-                ) or plan["pages"].get(name, "")
+                ) or plan["pages"].get(USER_PAGES.get(name, name), "")
                 extra = {}
                 if kind == "add":
                     path = plan["add_paths"][0]
@@ -509,6 +536,7 @@ def run_size(size: int) -> SizeRun:
                 else:
                     status = preflight(path, cookie)
                     preflight(path, cookie)
+                    result.cache = page_cache_status(path, cookie)
                     expected = 200
                 if status != expected:
                     result.note = f"answered {status} (expected {expected}); loaded anyway"
@@ -528,6 +556,8 @@ def run_size(size: int) -> SizeRun:
     for result in run.results:
         if result.name in queries and result.rps is not None:
             result.queries = queries[result.name]
+            result.cold_queries = queries.get(f"{result.name}:cold")
+            result.cache = result.cache or queries.get(f"{result.name}:cache", "")
     return run
 
 
@@ -538,21 +568,29 @@ def fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+# X-Page-Cache as the table says it: a hit was a stored page; anything else was built.
+SERVED = {"hit": "page cache", "miss": "built", "bypass": "built"}
+
+
 def table(run: SizeRun) -> str:
     base = run.baseline_rps
     lines = [
-        "| page | req/s | p50 ms | p99 ms | SQL queries | × /healthz/ (mean) | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| page | req/s | p50 ms | p99 ms | served | SQL queries (after a change) "
+        "| × /healthz/ (mean) | errors |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in run.results:
         ratio = r.rps / base if (r.rps and base) else None
         queries = fmt(r.queries, "g")
+        if r.cold_queries is not None and r.cold_queries != r.queries:
+            queries += f" ({fmt(r.cold_queries, 'g')})"
         if r.name == "checkout" and r.queries is not None:
             queries += " per cycle"
         errors = str(r.errors) if r.rps is not None else r.note
         lines.append(
             f"| {r.label} | {fmt(r.rps, '.1f')} | {fmt(r.p50_ms, '.1f')} | "
-            f"{fmt(r.p99_ms, '.1f')} | {queries} | {fmt(ratio, '.2f')} | {errors} |"
+            f"{fmt(r.p99_ms, '.1f')} | {SERVED.get(r.cache, '—')} | {queries} | "
+            f"{fmt(ratio, '.2f')} | {errors} |"
         )
     lines.append("")
     lines.append(
@@ -668,7 +706,11 @@ def write_results(runs: list[SizeRun], info: dict[str, str], explain: str) -> No
         "Ratios divide a page's requests/s by the mean of the two /healthz/ runs (the first and",
         "the last of each size), which evens out drift in the machine's load during the run.",
         "SQL queries are counted per request in a separate process with Django's test client,",
-        "after one warm-up request (the steady state under load). The checkout row is a whole",
+        "after one warm-up request (the steady state under load), and in brackets for the",
+        "request after a catalogue change (stale page cache and counts: the page is built).",
+        '"served" says whether the loaded page came from the page cache (anonymous catalogue',
+        "pages, and an unchanged signed-in cart) or was built; the signed-in catalogue rows are",
+        "always built, so they show what building a page costs. The checkout row is a whole",
         "cycle (add to cart, GET /checkout/, POST) per shopper thread, timed by a Python loop,",
         "because wrk cannot carry the form's one-time token from the GET to the POST.",
         "",

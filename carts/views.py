@@ -1,5 +1,9 @@
+from http import HTTPStatus
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -7,10 +11,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
+from products.catalogue_cache import (
+    CATALOGUE_VERSION_KEY,
+    catalogue_version,
+    page_body_without_csrf_token,
+    page_cache_mark,
+    page_from_cache,
+)
 from products.models import Product
 
 from .forms import CartAddForm, CartUpdateForm
-from .selectors import MAX_DB_ID, CartLine, cart_get_line, cart_get_summary
+from .selectors import MAX_DB_ID, CartLine, cart_get_line, cart_get_summary, cart_lines_state
 from .services import (
     CartLineNotFound,
     ProductNotFound,
@@ -18,6 +29,8 @@ from .services import (
     cart_remove_item,
     cart_set_quantity,
 )
+
+CART_PAGE_KEY_PREFIX = "carts:page"
 
 
 def safe_back_url(request: HttpRequest, *, default: str) -> str:
@@ -36,7 +49,51 @@ def safe_back_url(request: HttpRequest, *, default: str) -> str:
 
 
 class CartDetailView(TemplateView):
+    """The visitor's cart. A signed-in user's page is kept in the cache, per user, and reused
+    while their lines (one light query), their name and the catalogue version are unchanged:
+    rendering ten lines costs far more than checking that nothing changed.
+    """
+
     template_name = "carts/cart_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        user = request.user
+        if (
+            not user.is_authenticated
+            or settings.CATALOGUE_PAGE_CACHE_SECONDS <= 0
+            # Flash messages are shown once, by a real render (and never stored).
+            or len(messages.get_messages(request))
+        ):
+            return page_cache_mark(super().get(request, *args, **kwargs), "bypass")
+        key = f"{CART_PAGE_KEY_PREFIX}:{user.pk}"
+        found = cache.get_many([CATALOGUE_VERSION_KEY, key])
+        state = repr(
+            (
+                found.get(CATALOGUE_VERSION_KEY) or catalogue_version(),
+                user.get_username(),
+                user.is_staff,
+                cart_lines_state(user=user),
+            )
+        )
+        stored = found.get(key)
+        if stored is not None and stored.get("state") == state:
+            return page_cache_mark(page_from_cache(request, stored), "hit")
+        response = page_cache_mark(super().get(request, *args, **kwargs), "miss")
+        response.add_post_render_callback(lambda rendered: self.store(key, state, rendered))
+        return response
+
+    def store(self, key: str, state: str, response) -> None:
+        if response.status_code != HTTPStatus.OK or response.cookies:
+            return
+        cache.set(
+            key,
+            {
+                "state": state,
+                "body": page_body_without_csrf_token(response.content),
+                "content_type": response["Content-Type"],
+            },
+            settings.CATALOGUE_PAGE_CACHE_SECONDS,
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -6,9 +6,12 @@ Every value that differs between machines comes from the environment (or an opti
 SECRET_KEY is required unless DEBUG is switched on.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +33,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form (expired or missing CSRF token) gets the shop's 403 page, saying what to do.
+CSRF_FAILURE_VIEW = "myecommerce.views.csrf_failure"
 
 # ------------------------------------------------------------------------------
 # Applications
@@ -54,6 +59,7 @@ THIRD_PARTY_APPS = [
     "sorl.thumbnail",
     "import_export",
     "django_countries",
+    "csp",  # django-csp: the Content-Security-Policy header (see Security below)
 ]
 LOCAL_APPS = [
     "accounts",
@@ -67,6 +73,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,9 +124,39 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ------------------------------------------------------------------------------
 # Cache and sessions
 # ------------------------------------------------------------------------------
+# locmem (the default) is per process: fine for one developer, wrong for several servers.
+# redis:// and rediss:// always mean django-redis (django-environ would quietly pick Django's
+# own backend were django-redis missing). IGNORE_EXCEPTIONS keeps the shop up while Redis is
+# away: sessions come from the database (cached_db), pages are built uncached, and each
+# miss is logged. Lock-out counters use their own alias below, which does not ignore errors.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHE_ON_REDIS = CACHES["default"]["BACKEND"] in {
+    "django_redis.cache.RedisCache",
+    "django.core.cache.backends.redis.RedisCache",
+}
+if CACHE_ON_REDIS:
+    CACHES["default"]["BACKEND"] = "django_redis.cache.RedisCache"
+    CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="myecommerce"))
+    CACHES["default"]["OPTIONS"] = {
+        "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+        "SOCKET_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+        "IGNORE_EXCEPTIONS": env.bool("CACHE_IGNORE_EXCEPTIONS", default=True),
+        **CACHES["default"].get("OPTIONS", {}),
+    }
+    CACHES["axes"] = {
+        **CACHES["default"],
+        "OPTIONS": {**CACHES["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": False},
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
+
+# ------------------------------------------------------------------------------
+# Performance
+# ------------------------------------------------------------------------------
+# Anonymous catalogue pages are shared through the cache for at most this long (0: off);
+# any catalogue change makes them stale at once (see products/catalogue_cache.py).
+CATALOGUE_PAGE_CACHE_SECONDS = env.int("CATALOGUE_PAGE_CACHE_SECONDS", default=600)
 
 # ------------------------------------------------------------------------------
 # Authentication
@@ -159,7 +196,19 @@ AXES_USERNAME_FORM_FIELD = "username"
 # accounts.lockout.reset_on_login resets the username only (axes would reset the IP too).
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_HANDLER = env.str("AXES_HANDLER", default="axes.handlers.database.AxesDatabaseHandler")
+# Counters in Redis when the cache is there (shared by every app server, expire by themselves);
+# a Redis outage then refuses sign-in rather than lifting lock-outs. Else in the database.
+AXES_HANDLER = env.str(
+    "AXES_HANDLER",
+    default="axes.handlers.cache.AxesCacheHandler"
+    if CACHE_ON_REDIS
+    else "axes.handlers.database.AxesDatabaseHandler",
+)
+AXES_CACHE = "axes" if CACHE_ON_REDIS else "default"
+# Behind N load balancers/proxies that append to X-Forwarded-For, the client is the N-th
+# address from the right (myecommerce.proxies); 0 (direct) uses REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "myecommerce.proxies.client_ip"
 AXES_VERBOSE = False
 
 # ------------------------------------------------------------------------------
@@ -188,6 +237,34 @@ STORAGES = {
         )
     },
 }
+# Uploads go to S3-compatible object storage (AWS S3, MinIO, Ceph, R2…) through
+# django-storages when a bucket is named, so every app server sees every file; else to
+# MEDIA_ROOT on this machine (one server, or a shared volume). Static files stay with whitenoise.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            # Empty means AWS itself; e.g. http://minio:9000 for another S3 API.
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            # Empty keys: boto3 finds credentials itself (instance role, ~/.aws, AWS_* env).
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            # A CDN or public host name in front of the bucket, e.g. media.example.com.
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            "url_protocol": env.str("AWS_S3_URL_PROTOCOL", default="https:"),
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            # Product pictures and avatars are public (avatars under random names): plain,
+            # cacheable URLs. Set True for a private bucket (signed URLs that expire).
+            "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=False),
+            # Never overwrite: a second upload named like the first gets a new name, as on disk.
+            "file_overwrite": False,
+            "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
+            "object_parameters": {"CacheControl": "max-age=86400, public"},
+        },
+    }
 # whitenoise serves files straight from the finders while DEBUG is on, so runserver
 # and gunicorn work without collectstatic during development.
 WHITENOISE_USE_FINDERS = DEBUG
@@ -197,6 +274,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MAX_UPLOAD_IMAGE_BYTES = env.int("MAX_UPLOAD_IMAGE_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
+# sorl-thumbnail (no page uses it now; products.images makes the thumbnails): should it be
+# used, its key-value store is the database behind the cache, shared by every server.
+THUMBNAIL_KVSTORE = "sorl.thumbnail.kvstores.cached_db_kvstore.KVStore"
 THUMBNAIL_PRESERVE_FORMAT = True
 THUMBNAIL_DEBUG = False
 
@@ -207,6 +287,40 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Codes, order confirmations and status e-mails are rendered by the web process after commit
+# and handed to myecommerce.tasks.email_dispatch: queued for a Celery worker when
+# CELERY_BROKER_URL is set (see "Task queue"), else sent at once in the same process.
+
+# ------------------------------------------------------------------------------
+# Task queue (Celery; `celery -A myecommerce worker`, app in myecommerce/celery.py)
+# ------------------------------------------------------------------------------
+# Without a broker nothing is queued: tasks run in the calling process (ALWAYS_EAGER).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_IGNORE_RESULT = True  # nothing reads results: no result backend to run
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A task is acknowledged when done, so a worker killed mid-send leaves it for another one.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"myecommerce.tasks.email_send": {"queue": "mail"}}
+# Redis re-delivers a task not acknowledged within this time: longer than any retry delay.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# A web request waits at most a few seconds for an unreachable broker, then sends in-process.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # ------------------------------------------------------------------------------
 # Security (production switches; all on by default when DEBUG is off)
@@ -225,6 +339,53 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # /healthz/ is probed by load balancers over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+
+# Content-Security-Policy (django-csp 4): scripts, styles, fonts and frames only from this
+# site, never inline (page scripts live in static/js/, styles in static/css/). Images also
+# from data: URLs (Bootstrap's form icons) and, when uploads live in object storage
+# (django-storages), from its public origin. A page that needs an inline script must use
+# a nonce ({{ request.csp_nonce }} with csp.constants.NONCE in script-src), never
+# 'unsafe-inline'.
+_S3_BUCKET = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+_S3_REGION = env.str("AWS_S3_REGION_NAME", default="")
+_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="")  # a host name, maybe + path
+_S3_ENDPOINT = env.str("AWS_S3_ENDPOINT_URL", default="")  # e.g. http://127.0.0.1:9000
+_S3_PROTOCOL = env.str("AWS_S3_URL_PROTOCOL", default="https:").rstrip(":/")
+_media_urls = []
+if _S3_CUSTOM_DOMAIN:
+    _media_urls.append(
+        _S3_CUSTOM_DOMAIN if "://" in _S3_CUSTOM_DOMAIN else f"{_S3_PROTOCOL}://{_S3_CUSTOM_DOMAIN}"
+    )
+if _S3_ENDPOINT:  # path-style URLs, or the bucket as a sub-domain (virtual-hosted style)
+    _media_urls.append(_S3_ENDPOINT)
+    if _S3_BUCKET and "://" in _S3_ENDPOINT:
+        _scheme, _rest = _S3_ENDPOINT.split("://", 1)
+        _media_urls.append(f"{_scheme}://{_S3_BUCKET}.{_rest}")
+elif _S3_BUCKET and not _S3_CUSTOM_DOMAIN:  # AWS S3 itself
+    _media_urls.append(f"https://{_S3_BUCKET}.s3.amazonaws.com")
+    if _S3_REGION:
+        _media_urls.append(f"https://{_S3_BUCKET}.s3.{_S3_REGION}.amazonaws.com")
+        _media_urls.append(f"https://s3.{_S3_REGION}.amazonaws.com")
+_CSP_MEDIA_ORIGINS = []
+for _media_url in _media_urls:
+    _parts = urlsplit(_media_url)
+    _host_port = re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", _parts.netloc)
+    if _parts.scheme in {"http", "https"} and _host_port:
+        _CSP_MEDIA_ORIGINS.append(f"{_parts.scheme}://{_parts.netloc}")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *dict.fromkeys(_CSP_MEDIA_ORIGINS)],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # ------------------------------------------------------------------------------
 # Forms

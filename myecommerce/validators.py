@@ -38,7 +38,13 @@ def validate_image_upload(file) -> None:
             image.verify()
     except ValidationError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except Image.DecompressionBombError:
+        # Pillow refuses to even open it: far more pixels than MAX_IMAGE_PIXELS.
+        raise ValidationError(
+            _("The image has too many pixels to be processed safely."),
+            code="image_too_many_pixels",
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError(
             _("Upload a valid image: JPEG, PNG, GIF or WebP."), code="invalid_image"
         ) from None

@@ -7,13 +7,11 @@ order lines, and send mail only after commit.
 """
 
 import logging
-import smtplib
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -21,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from carts.models import CartItem
 from carts.selectors import money
+from myecommerce.tasks import email_dispatch
 from products.models import Product, StockMovement
 from products.services import InsufficientStock, product_stock_adjust
 
@@ -329,20 +328,16 @@ def _send(*, order: Order, subject: str, template: str, context: dict) -> bool:
         "bank_transfer_instructions": settings.STORE_BANK_TRANSFER_INSTRUCTIONS,
         **context,
     }
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"orders/email/{template}.txt", context),
+    # Rendered here, after commit; queued for the Celery worker or sent now (never raises).
+    sent = email_dispatch(
         to=[order.customer_email],
+        subject=subject,
+        text=render_to_string(f"orders/email/{template}.txt", context),
+        html=render_to_string(f"orders/email/{template}.html", context),
     )
-    message.attach_alternative(
-        render_to_string(f"orders/email/{template}.html", context), "text/html"
-    )
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError):
-        logger.exception("Could not send the %s e-mail for order %s", template, order.number)
-        return False
-    return True
+    if not sent:
+        logger.error("Could not send the %s e-mail for order %s", template, order.number)
+    return sent
 
 
 def order_send_confirmation(*, order_id: int) -> bool:

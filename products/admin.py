@@ -83,7 +83,7 @@ class ProductImageInline(admin.TabularInline):
         if not obj.pk or not obj.image:
             return "—"
         return format_html(
-            '<img src="{}" alt="" width="{}" height="{}" style="object-fit:cover">',
+            '<img src="{}" alt="" width="{}" height="{}" class="admin-thumb">',
             (obj.thumbnail_list or obj.image).url,
             THUMBNAIL_SIZE * 2,
             THUMBNAIL_SIZE * 2,
@@ -148,7 +148,7 @@ class ProductAdmin(ImportExportModelAdmin):
         if not name:
             return "—"
         return format_html(
-            '<img src="{}" alt="" width="{}" height="{}" loading="lazy" style="object-fit:cover">',
+            '<img src="{}" alt="" width="{}" height="{}" loading="lazy" class="admin-thumb">',
             default_storage.url(name),
             THUMBNAIL_SIZE,
             THUMBNAIL_SIZE,
@@ -157,9 +157,9 @@ class ProductAdmin(ImportExportModelAdmin):
     @admin.display(description=_("stock level"), ordering="stock")
     def stock_marker(self, obj: Product) -> str:
         if obj.stock == 0:
-            return format_html('<strong style="color:#ba2121">{}</strong>', gettext("Out"))
+            return format_html('<strong class="mark-bad">{}</strong>', gettext("Out"))
         if obj.is_low_stock:
-            return format_html('<strong style="color:#c77c00">{}</strong>', gettext("Low"))
+            return format_html('<strong class="mark-warn">{}</strong>', gettext("Low"))
         return "—"
 
     @admin.display(description=_("stock history"))
@@ -179,7 +179,9 @@ class ProductAdmin(ImportExportModelAdmin):
             field.show_hidden_initial = True
             field.help_text = _("A change is recorded as a stock movement under your name.")
         if db_field.name in ("price", "stock"):
-            field.widget.attrs.setdefault("style", "width: 7em")
+            # A class (static/css/admin.css), not a style attribute: see the CSP.
+            classes = field.widget.attrs.get("class", "")
+            field.widget.attrs["class"] = f"{classes} admin-number".strip()
         return field
 
     def save_model(self, request, obj, form, change):

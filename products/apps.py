@@ -8,6 +8,12 @@ def _category_changed(sender, **kwargs):
     category_tree_invalidate()
 
 
+def _catalogue_changed(sender, **kwargs):
+    from .catalogue_cache import catalogue_version_bump
+
+    catalogue_version_bump()
+
+
 class ProductsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "products"
@@ -17,3 +23,13 @@ class ProductsConfig(AppConfig):
         category = self.get_model("Category")
         post_save.connect(_category_changed, sender=category, dispatch_uid="category_tree_save")
         post_delete.connect(_category_changed, sender=category, dispatch_uid="category_tree_delete")
+        # Cached pages and counts (products.catalogue_cache) go stale on any catalogue change.
+        # Writes without signals (stock updates, bulk loads) bump the version themselves.
+        for name in ("Category", "Product", "ProductImage"):
+            model = self.get_model(name)
+            post_save.connect(
+                _catalogue_changed, sender=model, dispatch_uid=f"catalogue_version_save_{name}"
+            )
+            post_delete.connect(
+                _catalogue_changed, sender=model, dispatch_uid=f"catalogue_version_delete_{name}"
+            )

@@ -1,10 +1,11 @@
+import functools
 import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,20 @@ from myecommerce.validators import validate_image_upload
 from .images import thumbnails_make
 
 logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=8192)
+def _slug_url(view_name: str, slug: str, prefix: str, urlconf: str | None) -> str:
+    return reverse(view_name, kwargs={"slug": slug}, urlconf=urlconf)
+
+
+def slug_url(view_name: str, slug: str) -> str:
+    """`reverse(view_name, kwargs={"slug": slug})`, remembered: a list page links to dozens of
+    categories and products, and reversing is a good part of the cost of building it.
+
+    Keyed by the script prefix and URLconf in force, so it answers what reverse() would.
+    """
+    return _slug_url(view_name, slug, get_script_prefix(), get_urlconf())
 
 
 def unique_slug(model: type[models.Model], value: str, *, max_length: int, pk=None) -> str:
@@ -60,7 +75,7 @@ class Category(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("products:category", kwargs={"slug": self.slug})
+        return slug_url("products:category", self.slug)
 
     def clean(self):
         super().clean()
@@ -133,13 +148,22 @@ class Product(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("products:detail", kwargs={"slug": self.slug})
+        return slug_url("products:detail", self.slug)
 
     @property
     def primary_image(self) -> "ProductImage | None":
         """The first image by position; uses prefetched images when the view loaded them."""
-        images = self.images.all()
+        images = self.prefetched_images()
         return images[0] if images else None
+
+    def prefetched_images(self) -> "list[ProductImage]":
+        """The images a `prefetch_related("images")` loaded, else a query for them.
+
+        Read from the prefetch cache directly: `self.images.all()` builds a related manager
+        and a queryset on every call, which costs more than the rest of a product card.
+        """
+        cached = getattr(self, "_prefetched_objects_cache", {}).get("images")
+        return list(cached) if cached is not None else list(self.images.all())
 
     @property
     def is_low_stock(self) -> bool:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
+from .catalogue_cache import catalogue_version_bump
 from .models import Category, Product, ProductImage, StockMovement
 
 
@@ -43,6 +44,8 @@ def product_stock_adjust(
         if not Product.objects.filter(pk=product_id).exists():
             raise ValidationError(_("This product no longer exists."), code="missing")
         raise InsufficientStock(_("Not enough stock."), code="insufficient_stock")
+    # An UPDATE sends no signal: the stock badge on cached pages must change all the same.
+    catalogue_version_bump()
     resulting = Product.objects.values_list("stock", flat=True).get(pk=product_id)
     return StockMovement.objects.create(
         product_id=product_id,

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
+from .catalogue_cache import CataloguePageCacheMixin, CataloguePaginator
 from .forms import ProductFilterForm
 from .selectors import (
     category_tree,
@@ -14,6 +14,8 @@ from .selectors import (
 )
 
 HOME_NEWEST_COUNT = 8
+# Deeper categories are indented as much as this level (classes depth-1…6 in shop.css).
+CATEGORY_NAV_MAX_INDENT = 6
 
 
 class CatalogueAccessMixin(AccessMixin):
@@ -28,7 +30,7 @@ class CatalogueAccessMixin(AccessMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-class HomeView(CatalogueAccessMixin, TemplateView):
+class HomeView(CatalogueAccessMixin, CataloguePageCacheMixin, TemplateView):
     template_name = "products/home.html"
 
     def get_context_data(self, **kwargs):
@@ -40,7 +42,7 @@ class HomeView(CatalogueAccessMixin, TemplateView):
         )
 
 
-class ProductListView(CatalogueAccessMixin, ListView):
+class ProductListView(CatalogueAccessMixin, CataloguePageCacheMixin, ListView):
     """All products, searchable and filterable; the category page narrows it by its URL."""
 
     template_name = "products/product_list.html"
@@ -65,17 +67,25 @@ class ProductListView(CatalogueAccessMixin, ListView):
         self.filters = filters
         return product_list_filtered(**filters)
 
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # The COUNT and a search's ranking cost more than the rest of the page on a big
+        # catalogue: both are cached per filters (and catalogue version).
+        cache_key = repr(sorted({**self.filters, "fuzzy": self.fuzzy}.items()))
+        return CataloguePaginator(
+            queryset, per_page, allow_empty_first_page=True, cache_key=cache_key
+        )
+
     def paginate_queryset(self, queryset, page_size):
         """`page=abc` gives the first page and `page=99999` the last, instead of an error.
 
         A search that matches nothing is tried again forgiving typos, where the database can.
         """
-        paginator = Paginator(queryset, page_size, allow_empty_first_page=True)
         self.fuzzy = False
+        paginator = self.get_paginator(queryset, page_size)
         if self.filters["q"] and search_forgives_typos() and paginator.count == 0:
             self.fuzzy = True
             queryset = product_list_filtered(**self.filters, fuzzy=True)
-            paginator = Paginator(queryset, page_size, allow_empty_first_page=True)
+            paginator = self.get_paginator(queryset, page_size)
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
 
@@ -90,7 +100,7 @@ class ProductListView(CatalogueAccessMixin, ListView):
             form=self.form,
             category=self.category,
             category_nav=[
-                (node, depth)
+                (node, min(depth, CATEGORY_NAV_MAX_INDENT))
                 for node, depth in self.tree.walk()
                 if node.parent_id is None or node.parent_id in open_ids
             ],
@@ -117,7 +127,7 @@ class CategoryView(ProductListView):
         return context
 
 
-class ProductDetailView(CatalogueAccessMixin, DetailView):
+class ProductDetailView(CatalogueAccessMixin, CataloguePageCacheMixin, DetailView):
     template_name = "products/product_detail.html"
     context_object_name = "product"
 

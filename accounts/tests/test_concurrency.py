@@ -1,10 +1,6 @@
 """PostgreSQL only: row locks make a code single use even under simultaneous requests."""
 
-import threading
-
 import pytest
-from django.core.exceptions import ValidationError
-from django.db import connection
 
 from accounts import services
 from accounts.models import OneTimeCode
@@ -19,52 +15,42 @@ pytestmark = [
 SIGNUP = OneTimeCode.Purpose.SIGNUP
 
 
-def _run_together(target, count):
-    barrier = threading.Barrier(count)
-    results = []
-
-    def worker():
-        barrier.wait()
-        try:
-            results.append(target())
-        except ValidationError as error:
-            results.append(error.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+def _run_together(run_at_once, target, count):
+    """`target` on `count` threads at once: each result, or the code of its ValidationError."""
+    results = run_at_once([target] * count)
+    assert [value for outcome, value in results if outcome == "error"] == []
+    return [value.code if outcome == "refused" else value for outcome, value in results]
 
 
-def test_a_code_entered_twice_at_once_is_accepted_once(mailoutbox, code_in):
+def test_a_code_entered_twice_at_once_is_accepted_once(mailoutbox, code_in, run_at_once):
     user = UserFactory(email_verified=False)
     services.otp_issue(user=user, purpose=SIGNUP)  # no outer transaction: mail goes at once
     code = code_in(mailoutbox[0])
 
     results = _run_together(
-        lambda: services.otp_verify(user=user, purpose=SIGNUP, code=code).pk, count=6
+        run_at_once, lambda: services.otp_verify(user=user, purpose=SIGNUP, code=code).pk, count=6
     )
 
     assert sum(1 for r in results if isinstance(r, int)) == 1
     assert sorted(r for r in results if not isinstance(r, int)) == ["used"] * 5
 
 
-def test_simultaneous_resends_send_one_code():
+def test_simultaneous_resends_send_one_code(run_at_once):
     user = UserFactory(email_verified=False)
-    results = _run_together(lambda: services.otp_issue(user=user, purpose=SIGNUP).pk, count=6)
+    results = _run_together(
+        run_at_once, lambda: services.otp_issue(user=user, purpose=SIGNUP).pk, count=6
+    )
     assert sum(1 for r in results if isinstance(r, int)) == 1
     assert OneTimeCode.objects.filter(user=user).count() == 1
 
 
-def test_simultaneous_wrong_tries_are_all_counted(mailoutbox, code_in):
+def test_simultaneous_wrong_tries_are_all_counted(mailoutbox, code_in, run_at_once):
     user = UserFactory(email_verified=False)
     services.otp_issue(user=user, purpose=SIGNUP)
     wrong = f"{(int(code_in(mailoutbox[0])) + 1) % 1_000_000:06d}"
 
-    _run_together(lambda: services.otp_verify(user=user, purpose=SIGNUP, code=wrong), count=8)
+    _run_together(
+        run_at_once, lambda: services.otp_verify(user=user, purpose=SIGNUP, code=wrong), count=8
+    )
 
     assert OneTimeCode.objects.get(user=user).attempts == 5

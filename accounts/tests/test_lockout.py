@@ -25,6 +25,10 @@ RESET_CONFIRM_URL = reverse("accounts:password-reset-confirm")
         ("alice@example.com", "alice"),
         ("ALICE@EXAMPLE.COM", "alice"),
         ("nobody@example.com", "nobody@example.com"),
+        # Never the same string as an IP address (the cache handler keys by value alone).
+        ("203.0.113.9", "203.0.113.9 (username)"),
+        (" 2001:DB8::1 ", "2001:db8::1 (username)"),
+        ("203.0.113.9x", "203.0.113.9x"),
         ("", None),
         ("   ", None),
     ],

@@ -3,6 +3,7 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -11,7 +12,10 @@ from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from carts.models import Cart, CartItem
 from carts.selectors import SESSION_CART_KEY, cart_item_count
+from carts.services import cart_add_product, cart_clear
 from carts.tests.factories import CartFactory, CartItemFactory
+from products.models import StockMovement
+from products.services import product_stock_adjust
 from products.tests.factories import ProductFactory, ProductImageFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +147,20 @@ def test_the_navbar_count_is_one_query_for_a_user_and_none_for_a_guest(
     request.user = user
     with django_assert_num_queries(1):
         assert cart_item_count(request=request) == 60
+    guest = rf.get("/")
+    guest.user, guest.session = AnonymousUser(), {}
+    with django_assert_num_queries(0):  # an empty guest cart needs no query
+        assert cart_item_count(request=guest) == 0
+
+
+def test_a_guests_navbar_count_leaves_out_deleted_products(client, django_assert_num_queries):
+    stays, goes = ProductFactory(stock=5), ProductFactory(stock=5)
+    client.post(add_url(stays), {"quantity": 1})
+    client.post(add_url(goes), {"quantity": 3})
+    goes.delete()
+    page = client.get(reverse("products:home")).text
+    assert 'data-testid="cart-count">1<' in page  # as the cart page shows: one line of one
+    assert client.get(CART_URL).text.count('data-testid="cart-line"') == 1
 
 
 def test_the_navbar_shows_the_count(client, product):
@@ -384,3 +402,93 @@ def test_a_guest_who_signs_up_finds_their_cart_in_the_new_account(
     user = User.objects.get(username="newshopper")
     assert db_lines(user) == {product.pk: 2}
     assert SESSION_CART_KEY not in client.session
+
+
+# --- the signed-in cart page, kept per user in the cache ---------------------------------
+
+CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def page_status(response) -> str:
+    return response["X-Page-Cache"]
+
+
+def test_a_users_unchanged_cart_page_is_served_from_the_cache(
+    client, shopper, product, django_assert_max_num_queries
+):
+    cart_add_product(user=shopper, product_id=product.pk, quantity=2)
+    first = client.get(CART_URL)
+    assert page_status(first) == "miss"
+    with django_assert_max_num_queries(2) as captured:  # the user, and the lines' state
+        second = client.get(CART_URL)
+    assert page_status(second) == "hit"
+    assert not any("products_product" in q["sql"] for q in captured.captured_queries)
+    assert "private" in second["Cache-Control"]
+    assert CSRF_TOKEN.sub("", second.text) == CSRF_TOKEN.sub("", first.text)
+
+
+def test_every_change_to_the_lines_shows_at_once(client, shopper, product):
+    other = ProductFactory(name="Teapot", price="12.00", stock=5)
+    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    client.get(CART_URL)
+    cart_add_product(user=shopper, product_id=other.pk, quantity=1)
+    assert "Teapot" in client.get(CART_URL).text
+    item = CartItem.objects.get(cart__user=shopper, product=other)
+    CartItem.objects.filter(pk=item.pk).update(quantity=3)  # even behind the services' back
+    assert re.search(r'name="quantity" value="3"', client.get(CART_URL).text)
+    cart_clear(user=shopper)  # as after a checkout
+    assert "Your cart is empty" in client.get(CART_URL).text
+
+
+def test_a_price_or_stock_change_shows_on_a_stored_cart_page(client, shopper, product):
+    cart_add_product(user=shopper, product_id=product.pk, quantity=2)
+    client.get(CART_URL)
+    product.price = Decimal("25.00")
+    product.save()
+    assert "50.00" in client.get(CART_URL).text
+    product_stock_adjust(product_id=product.pk, change=-9, reason=StockMovement.Reason.RESTOCK)
+    page = client.get(CART_URL).text
+    assert "Only 1 left" in page
+
+
+def test_a_cart_page_is_never_shown_to_another_user(client, shopper, product):
+    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    client.get(CART_URL)
+    client.get(CART_URL)
+    someone = Client()
+    someone.force_login(UserFactory(username="someone-else"))
+    page = someone.get(CART_URL)
+    assert "Your cart is empty" in page.text
+    assert product.name not in page.text
+
+
+def test_flash_messages_on_the_cart_page_are_shown_once_and_never_stored(client, shopper, product):
+    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    client.get(CART_URL)
+    item = CartItem.objects.get(cart__user=shopper)
+    response = client.post(update_url(item.pk), {"quantity": 2}, follow=True)
+    assert page_status(response) == "bypass"
+    assert "quantity updated to 2" in response.text
+    again = client.get(CART_URL)
+    assert "quantity updated" not in again.text
+    assert "quantity updated" not in client.get(CART_URL).text
+
+
+def test_forms_on_a_stored_cart_page_carry_the_users_own_csrf_token(user, product):
+    shopper = Client(enforce_csrf_checks=True)
+    shopper.force_login(user)
+    cart_add_product(user=user, product_id=product.pk, quantity=1)
+    shopper.get(CART_URL)
+    page = shopper.get(CART_URL)
+    assert page_status(page) == "hit"
+    token = CSRF_TOKEN.search(page.text).group(1)
+    item = CartItem.objects.get(cart__user=user)
+    response = shopper.post(update_url(item.pk), {"quantity": 3, "csrfmiddlewaretoken": token})
+    assert response.status_code == HTTPStatus.FOUND
+    assert db_lines(user) == {product.pk: 3}
+
+
+def test_guests_cart_pages_are_never_stored(client, product):
+    client.post(add_url(product), {"quantity": 1})
+    client.get(CART_URL)
+    assert page_status(client.get(CART_URL)) == "bypass"

@@ -5,7 +5,7 @@ import factory
 
 from accounts.tests.factories import UserFactory
 from orders.models import Order, OrderItem
-from orders.services import Address, order_number_for
+from orders.services import Address, order_number_for, order_place
 from products.tests.factories import ProductFactory
 
 
@@ -25,6 +25,47 @@ def address(**overrides) -> Address:
 
 def new_token() -> str:
     return uuid.uuid4().hex
+
+
+def order_place_for(user, **overrides) -> Order:
+    """order_place with a complete address, cash on delivery and a fresh token."""
+    values = {
+        "shipping_address": address(),
+        "payment_method": Order.PaymentMethod.COD,
+        "checkout_token": new_token(),
+    }
+    return order_place(user=user, **{**values, **overrides})
+
+
+def checkout_form_values(**overrides) -> dict[str, str]:
+    """A complete checkout form (with a fresh token); pass `field=None` to leave one out."""
+    data = {
+        "full_name": "Ada Lovelace",
+        "address_line1": "12 St James's Square",
+        "address_line2": "",
+        "city": "London",
+        "postal_code": "SW1Y 4JH",
+        "country": "GB",
+        "phone": "+44 20 7946 0000",
+        "billing_same_as_shipping": "on",
+        "payment_method": "cod",
+        "checkout_token": new_token(),
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def checkout_data(client, **overrides) -> dict[str, str]:
+    """The checkout form as the page renders it (GET first, for the session's token)."""
+    from http import HTTPStatus
+
+    from django.urls import reverse
+
+    response = client.get(reverse("orders:checkout"))
+    assert response.status_code == HTTPStatus.OK
+    return checkout_form_values(
+        **{"checkout_token": response.context["checkout_token"], **overrides}
+    )
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -3,66 +3,29 @@
 SQLite serialises writers and ignores row locks, so these only say something on PostgreSQL.
 """
 
-import threading
 from collections import Counter
+from functools import partial
 
 import pytest
-from django.core.exceptions import ValidationError
-from django.db import connections
 
 from accounts.tests.factories import UserFactory
 from carts.tests.factories import CartItemFactory
 from orders.models import Order, OrderItem
-from orders.services import OrderAlreadyPlaced, order_cancel, order_place
-from orders.tests.factories import address, new_token
+from orders.services import OrderAlreadyPlaced, order_cancel
+from orders.tests.factories import new_token, order_place_for
 from products.models import Product, StockMovement
 from products.tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-TIMEOUT = 60
 
-
-def run_at_once(callables) -> list[tuple[str, object]]:
-    """Start every callable on its own thread at the same moment; collect (outcome, value)."""
-    barrier = threading.Barrier(len(callables))
-    results: list[tuple[str, object]] = [("not run", None)] * len(callables)
-
-    def worker(index, fn):
-        try:
-            barrier.wait(timeout=TIMEOUT)
-            results[index] = ("ok", fn())
-        except ValidationError as exc:
-            results[index] = ("refused", exc)
-        except Exception as exc:  # a deadlock or anything else unexpected
-            results[index] = ("error", exc)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(callables)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (lock wait?)"
-    return results
-
-
-def test_twenty_shoppers_racing_for_five_units_make_exactly_five_orders():
+def test_twenty_shoppers_racing_for_five_units_make_exactly_five_orders(run_at_once):
     product = ProductFactory(name="Limited print", stock=5)
     users = [UserFactory() for _ in range(20)]
     for user in users:
         CartItemFactory(cart__user=user, product=product, quantity=1)
 
-    def checkout(user):
-        return lambda: order_place(
-            user=user,
-            shipping_address=address(),
-            payment_method=Order.PaymentMethod.COD,
-            checkout_token=new_token(),
-        )
-
-    results = run_at_once([checkout(user) for user in users])
+    results = run_at_once([partial(order_place_for, user) for user in users])
 
     outcomes = Counter(outcome for outcome, _ in results)
     errors = [value for outcome, value in results if outcome == "error"]
@@ -81,7 +44,7 @@ def test_twenty_shoppers_racing_for_five_units_make_exactly_five_orders():
     assert len(set(Order.objects.values_list("number", flat=True))) == 5
 
 
-def test_overlapping_multi_product_checkouts_never_deadlock_or_oversell():
+def test_overlapping_multi_product_checkouts_never_deadlock_or_oversell(run_at_once):
     products = [ProductFactory(stock=6) for _ in range(4)]
     users = [UserFactory() for _ in range(12)]
     for index, user in enumerate(users):
@@ -90,15 +53,7 @@ def test_overlapping_multi_product_checkouts_never_deadlock_or_oversell():
         for product in reversed(picked[:3]) if index % 2 else picked[:3]:
             CartItemFactory(cart__user=user, product=product, quantity=1 + index % 2)
 
-    def checkout(user):
-        return lambda: order_place(
-            user=user,
-            shipping_address=address(),
-            payment_method=Order.PaymentMethod.COD,
-            checkout_token=new_token(),
-        )
-
-    results = run_at_once([checkout(user) for user in users])
+    results = run_at_once([partial(order_place_for, user) for user in users])
 
     assert [value for outcome, value in results if outcome == "error"] == []
     ordered = Counter()
@@ -113,7 +68,7 @@ def test_overlapping_multi_product_checkouts_never_deadlock_or_oversell():
     assert placed == Order.objects.count() and placed > 0
 
 
-def test_two_submits_of_the_same_form_at_once_make_one_order():
+def test_two_submits_of_the_same_form_at_once_make_one_order(run_at_once):
     product = ProductFactory(stock=5)
     user = UserFactory()
     CartItemFactory(cart__user=user, product=product, quantity=2)
@@ -121,12 +76,7 @@ def test_two_submits_of_the_same_form_at_once_make_one_order():
 
     def submit():
         try:
-            return order_place(
-                user=user,
-                shipping_address=address(),
-                payment_method=Order.PaymentMethod.COD,
-                checkout_token=token,
-            )
+            return order_place_for(user, checkout_token=token)
         except OrderAlreadyPlaced as exc:
             return exc.order
 
@@ -138,16 +88,11 @@ def test_two_submits_of_the_same_form_at_once_make_one_order():
     assert Product.objects.get(pk=product.pk).stock == 3
 
 
-def test_two_cancels_at_once_restock_once():
+def test_two_cancels_at_once_restock_once(run_at_once):
     product = ProductFactory(stock=5)
     user = UserFactory()
     CartItemFactory(cart__user=user, product=product, quantity=2)
-    order = order_place(
-        user=user,
-        shipping_address=address(),
-        payment_method=Order.PaymentMethod.COD,
-        checkout_token=new_token(),
-    )
+    order = order_place_for(user)
 
     def cancel():
         return order_cancel(order=Order.objects.get(pk=order.pk), by=user)

@@ -5,25 +5,15 @@ import pytest
 from accounts.tests.factories import UserFactory
 from orders.forms import CheckoutForm
 from orders.services import Address
+from orders.tests.factories import checkout_form_values
 
 TOKEN = uuid.uuid4().hex
 
 
 def valid_data(**overrides) -> dict[str, str]:
-    data = {
-        "full_name": "Ada Lovelace",
-        "address_line1": "12 St James's Square",
-        "address_line2": "",
-        "city": "London",
-        "postal_code": "SW1Y 4JH",
-        "country": "GB",
-        "phone": "+44 (20) 7946-0000",
-        "billing_same_as_shipping": "on",
-        "payment_method": "cod",
-        "checkout_token": TOKEN,
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
+    return checkout_form_values(
+        **{"checkout_token": TOKEN, "phone": "+44 (20) 7946-0000", **overrides}
+    )
 
 
 def test_a_complete_form_gives_the_shipping_address_and_no_billing_address():

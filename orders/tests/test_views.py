@@ -12,7 +12,7 @@ from carts.models import CartItem
 from carts.tests.factories import CartItemFactory
 from orders.models import Order
 from orders.services import order_set_status
-from orders.tests.factories import OrderFactory, OrderItemFactory
+from orders.tests.factories import OrderFactory, OrderItemFactory, checkout_data
 from orders.views import CHECKOUT_TOKEN_SESSION_KEY
 from products.models import Product, StockMovement
 from products.tests.factories import ProductFactory
@@ -47,26 +47,6 @@ def mug(shopper):
     product = ProductFactory(name="Blue mug", sku="MUG-1", price="12.50", stock=5)
     CartItemFactory(cart__user=shopper, product=product, quantity=2)
     return product
-
-
-def checkout_data(client, **overrides) -> dict[str, str]:
-    """The checkout form as the page renders it (GET first, for the session's token)."""
-    response = client.get(CHECKOUT)
-    assert response.status_code == HTTPStatus.OK
-    data = {
-        "full_name": "Ada Lovelace",
-        "address_line1": "12 St James's Square",
-        "address_line2": "",
-        "city": "London",
-        "postal_code": "SW1Y 4JH",
-        "country": "GB",
-        "phone": "+44 20 7946 0000",
-        "billing_same_as_shipping": "on",
-        "payment_method": "cod",
-        "checkout_token": response.context["checkout_token"],
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
 
 
 # ------------------------------------------------------------------------------

@@ -99,6 +99,24 @@ def test_product_changelist_and_forms_load(staff_client):
     assert staff_client.get(reverse("admin:products_product_add")).status_code == HTTPStatus.OK
 
 
+def test_product_admin_columns_and_fields_use_classes_not_style_attributes(staff_client):
+    # The Content-Security-Policy refuses style="" attributes: marks and widths are classes.
+    out = ProductFactory(name="Empty kettle", stock=0)
+    ProductFactory(name="Low kettle", stock=2)
+    ProductImageFactory(product=out)
+    page = staff_client.get(CHANGELIST).content.decode()
+    assert '<strong class="mark-bad">Out</strong>' in page
+    assert '<strong class="mark-warn">Low</strong>' in page
+    assert 'class="admin-thumb"' in page
+    assert "admin-number" in page  # the list-editable price and stock boxes
+    change = staff_client.get(reverse("admin:products_product_change", args=[out.pk]))
+    assert "admin-number" in change.content.decode()
+    for html in (page, change.content.decode()):
+        assert 'style="color' not in html
+        assert 'style="width: 7em"' not in html
+        assert 'style="object-fit' not in html
+
+
 def test_category_changelist_shows_parent_and_product_counts(staff_client):
     parent = CategoryFactory(name="Kitchen")
     child = CategoryFactory(name="Kettles", parent=parent)

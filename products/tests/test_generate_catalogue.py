@@ -97,3 +97,20 @@ def test_the_same_seed_gives_the_same_catalogue():
     second = list(generated_products().order_by("sku").values_list("name", "price", "stock"))
 
     assert first == second
+
+
+def test_bulk_loads_and_clears_make_cached_pages_stale():
+    from django.test import Client
+    from django.urls import reverse
+
+    generate(products=5, categories=3)
+    url = reverse("products:list")
+    Client().get(url)
+    assert Client().get(url)["X-Page-Cache"] == "hit"
+    generate(products=12, categories=3)  # bulk_create sends no signals
+    assert "12 products" in Client().get(url).text
+    Client().get(url)
+    generate(products=2, categories=3, clear=True)  # plain DELETEs, no signals either
+    page = Client().get(url)
+    assert page["X-Page-Cache"] == "miss"
+    assert "2 products" in page.text

@@ -143,3 +143,35 @@ def test_saving_some_fields_still_stores_thumbnails_made_on_the_way():
     image.save(update_fields=["alt_text"])
     stored = ProductImage.objects.get(pk=image.pk)
     assert stored.alt_text == "New words" and stored.thumbnail_list and stored.thumbnail_detail
+
+
+def test_links_follow_the_script_prefix_and_the_slug():
+    from django.urls import set_script_prefix
+
+    from products.selectors import category_tree
+
+    product = ProductFactory(name="Blue Kettle")
+    assert product.get_absolute_url() == "/products/blue-kettle/"
+    node = category_tree().get(slug=product.category.slug)
+    assert node.get_absolute_url() == f"/categories/{product.category.slug}/"
+    set_script_prefix("/shop/")  # the shop mounted under a path (SCRIPT_NAME)
+    try:
+        assert product.get_absolute_url() == "/shop/products/blue-kettle/"
+        assert product.category.get_absolute_url().startswith("/shop/categories/")
+    finally:
+        set_script_prefix("/")
+    product.slug = "teal-kettle"
+    assert product.get_absolute_url() == "/products/teal-kettle/"
+
+
+def test_prefetched_images_need_no_query(django_assert_num_queries):
+    product = ProductFactory()
+    ProductImageFactory(product=product, position=1)
+    first = ProductImageFactory(product=product, position=0)
+    loaded = Product.objects.prefetch_related("images").get(pk=product.pk)
+    with django_assert_num_queries(0):
+        assert loaded.primary_image == first
+        assert len(loaded.prefetched_images()) == 2
+    plain = Product.objects.get(pk=product.pk)
+    with django_assert_num_queries(1):  # not prefetched: one query for the images
+        assert plain.primary_image == first

@@ -169,10 +169,37 @@ def test_fuzzy_search_on_sqlite_finds_nothing_more(on_postgres):
 
 
 @pytest.mark.postgres
+def test_postgres_stored_search_vector_follows_every_write():
+    from products.models import Product
+    from products.selectors import product_search_vector_column
+
+    lamp = ProductFactory(name="Desk Lamp", sku="DL-1", description="Warm light.")
+    Product.objects.bulk_create(
+        [
+            Product(
+                name="Floor Lamp", slug="floor-lamp", sku="FL-1", price="9", category=lamp.category
+            )
+        ]
+    )
+    # The generated column holds exactly what the search expression would compute.
+    rows = Product.objects.annotate(
+        stored=product_search_vector_column(), computed=PRODUCT_SEARCH_VECTOR
+    ).values_list("stored", "computed")
+    assert all(stored == computed for stored, computed in rows)
+    assert names(product_list_filtered(q="lamp")) == ["Desk Lamp", "Floor Lamp"]
+    lamp.name = "Desk Torch"
+    lamp.save()
+    assert names(product_list_filtered(q="torch")) == ["Desk Torch"]
+    Product.objects.filter(sku="FL-1").update(description="Bright, cold light.")
+    assert names(product_list_filtered(q="cold")) == ["Floor Lamp"]
+
+
+@pytest.mark.postgres
 def test_postgres_search_uses_the_gin_indexes():
     from django.contrib.postgres.search import SearchQuery
 
     from products.models import Product
+    from products.selectors import product_search_vector_column
 
     # Enough rows, and fresh statistics, for the planner to prefer an index to a scan.
     category = CategoryFactory()
@@ -192,8 +219,13 @@ def test_postgres_search_uses_the_gin_indexes():
         cursor.execute("ANALYZE products_product")
         cursor.execute("SET LOCAL enable_seqscan = off")  # until the test's rollback
     query = SearchQuery("kettle", search_type="websearch", config="english")
-    full_text = Product.objects.annotate(search=PRODUCT_SEARCH_VECTOR).filter(search=query)
-    assert "products_search_vector_gin" in full_text.only("pk").explain()
+    stored = Product.objects.alias(search=product_search_vector_column()).filter(search=query)
+    assert "products_search_stored_gin" in stored.only("pk").explain()
+    # The list's search matches and ranks on that column: no text is parsed again.
+    search = product_list_filtered(q="kettle")
+    assert "search_vector" in str(search.query)
+    assert "to_tsvector" not in search.explain(verbose=True)
+    assert names(search) == ["Kettle"]
     # The trigram index's cost estimate only wins on a large table (it does at 100,000
     # products); here check that it exists as the operator class the `%>` lookup needs.
     with connection.cursor() as cursor:

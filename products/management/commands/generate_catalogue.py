@@ -26,7 +26,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from products.catalogue_cache import catalogue_version_bump
 from products.models import Category, Product, ProductImage, StockMovement
+from products.selectors import category_tree_invalidate
 
 CATEGORY_SLUG_PREFIX = "gen-"
 SKU_PREFIX = "GEN-"
@@ -233,6 +235,9 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             progress=not options["no_progress"] and sys.stderr.isatty(),
         )
+        # bulk_create sends no signals: cached pages and counts must still see the new rows.
+        category_tree_invalidate()
+        catalogue_version_bump()
         if connection.vendor == "postgresql":
             # Fresh statistics for the planner, and (outside a transaction, as VACUUM needs)
             # the visibility map autovacuum would build soon after a bulk load anyway, so
@@ -268,8 +273,10 @@ class Command(BaseCommand):
                 if rel.on_delete is models.SET_NULL:
                     related.update(**{rel.field.name: None})
                 else:
-                    related.delete()
-            deleted, _ = generated.delete()
+                    # Plain DELETEs: delete() would load every row to send it a post_delete
+                    # signal (the catalogue version is bumped once, in handle()).
+                    related._raw_delete(related.db)
+            deleted = generated._raw_delete(generated.db)
             categories = list(Category.objects.filter(slug__startswith=CATEGORY_SLUG_PREFIX))
             # Children before parents: the parent link is PROTECTed.
             for depth in (3, 2, 1):

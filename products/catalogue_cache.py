@@ -1,0 +1,287 @@
+"""Caching of catalogue pages and product counts, made correct by one catalogue version.
+
+Every write that can change what a catalogue page shows (a product, category or product image
+saved or deleted, a stock change, a bulk load) bumps one number, the *catalogue version*, kept
+in the default cache (Redis in production, so every app server sees the same number). Cached
+entries carry the version they were built under, so a bump makes all of them stale at once;
+nothing has to find and delete them (they are overwritten or expire).
+
+Three things are cached:
+
+- **Whole anonymous pages** (`CataloguePageCacheMixin`): home, list (with any query string),
+  category and detail pages, but only for a GET/HEAD request that carries no cookie other
+  than the CSRF cookie: no session means no cart (the navbar shows 0), no flash messages and
+  no signed-in user, so the page is the same for every such visitor. Django's own
+  `cache_page` cannot do this: it refuses responses that set a cookie when the request sent
+  none, and the CSRF cookie is exactly that. The one per-visitor part of such a page is its
+  CSRF token: it is stored as a placeholder and replaced by the visitor's own token on every
+  hit (which also sets their CSRF cookie, as rendering would have).
+- **Fragments** (`fragment_cached`, the `{% catalogue_fragment %}` tag): the product grid and
+  the list's sidebar, per URL, for the visitors whole pages are not shared with (signed-in
+  shoppers, guests with a cart); their CSRF token is swapped in the same way.
+- **Result counts and pages** (`CataloguePaginator`): the COUNT(*) behind "1,234 products"
+  and the ids of the products on each page (the costly part of a search on a big catalogue),
+  for everybody, signed in or not.
+
+A cached page never outlives `CATALOGUE_PAGE_CACHE_SECONDS` (0 turns the page cache off);
+that limit is a safety net for writes that bypass the version (raw SQL), not the mechanism.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.functional import SimpleLazyObject, cached_property
+
+logger = logging.getLogger(__name__)
+
+CATALOGUE_VERSION_KEY = "products:catalogue-version"
+PAGE_KEY_PREFIX = "products:page"
+RESULTS_KEY_PREFIX = "products:results"
+FRAGMENT_KEY_PREFIX = "products:fragment"
+RESULTS_TIMEOUT = 60 * 60  # keyed by the version, so only a safety net
+# Response header saying how a catalogue page was made: hit, miss (rendered and stored) or
+# bypass (a visitor with a session, or a page that may not be shared). Tests and the
+# benchmark read it; it tells a browser nothing private.
+CACHE_STATUS_HEADER = "X-Page-Cache"
+
+# Stands in for the CSRF token in a stored page; never a valid token (tokens are
+# alphanumeric), so it cannot be confused with one.
+CSRF_PLACEHOLDER = "__catalogue-page-csrf-token__"
+_CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")([^"]*)(")')
+
+
+# ------------------------------------------------------------------------------
+# The catalogue version
+# ------------------------------------------------------------------------------
+def catalogue_version() -> int:
+    """The current catalogue version; started from the clock in nanoseconds the first time
+    (or after the cache lost it), so a new number is above every number used before: the
+    version never moves faster than one bump a nanosecond."""
+    version = cache.get(CATALOGUE_VERSION_KEY)
+    if version is None:
+        cache.add(CATALOGUE_VERSION_KEY, time.time_ns(), timeout=None)
+        version = cache.get(CATALOGUE_VERSION_KEY)
+    return version
+
+
+def _version_increment() -> None:
+    try:
+        cache.incr(CATALOGUE_VERSION_KEY)
+    except ValueError:  # not there yet (or evicted): start a new, larger number
+        cache.add(CATALOGUE_VERSION_KEY, time.time_ns(), timeout=None)
+    except Exception:
+        # The cache being down must not fail a checkout or an admin save; entries expire
+        # after CATALOGUE_PAGE_CACHE_SECONDS at the latest.
+        logger.exception("Could not bump the catalogue version")
+
+
+def catalogue_version_bump() -> None:
+    """Make every cached catalogue page and count stale. Call after any catalogue write.
+
+    Bumped at once (this request, and tests inside a transaction, see the change) and, inside
+    a transaction, once more after commit: a page rendered by another request between the
+    first bump and the commit still showed the old rows and must not survive.
+    """
+    _version_increment()
+    connection = transaction.get_connection()
+    # Once per transaction is enough after commit (a bulk delete sends a signal per row).
+    if connection.in_atomic_block and not any(
+        func is _version_increment for _sids, func, _robust in connection.run_on_commit
+    ):
+        transaction.on_commit(_version_increment)
+
+
+# ------------------------------------------------------------------------------
+# Result counts and pages
+# ------------------------------------------------------------------------------
+class CataloguePaginator(Paginator):
+    """A Paginator that keeps, per catalogue version and `cache_key` (which must name
+    everything that filters and orders the queryset), the COUNT and the product ids of each
+    page it has shown. A cached page is loaded by primary key: a search over a large
+    catalogue ranks every match, so it is run once per version, not once per visit.
+    """
+
+    def __init__(self, *args, cache_key: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache_key = hashlib.sha256(cache_key.encode()).hexdigest()
+
+    @cached_property
+    def version(self) -> int:
+        return catalogue_version()
+
+    def _key(self, what: str) -> str:
+        return f"{RESULTS_KEY_PREFIX}:{self.version}:{self.cache_key}:{what}"
+
+    @cached_property
+    def count(self) -> int:
+        key = self._key("count")
+        count = cache.get(key)
+        if count is None:
+            count = super().count
+            cache.set(key, count, RESULTS_TIMEOUT)
+        return count
+
+    def page(self, number):
+        page = super().page(number)
+        rows = page.object_list
+        # Loaded only if a template shows them: a cached product grid (see
+        # `catalogue_fragment`) needs no product at all.
+        page.object_list = SimpleLazyObject(lambda: self._page_objects(rows, page.number))
+        return page
+
+    def _page_objects(self, rows, number: int) -> list:
+        key = self._key(f"page:{self.per_page}:{number}")
+        ids = cache.get(key)
+        if ids is None:
+            objects = list(rows)
+            cache.set(key, [obj.pk for obj in objects], RESULTS_TIMEOUT)
+            return objects
+        found = self.object_list.in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
+
+
+# ------------------------------------------------------------------------------
+# Whole pages
+# ------------------------------------------------------------------------------
+def page_cache_applies(request: HttpRequest) -> bool:
+    """Whether this request may get (and fill) the shared anonymous page cache."""
+    return (
+        settings.CATALOGUE_PAGE_CACHE_SECONDS > 0
+        and request.method in ("GET", "HEAD")
+        # No session, messages or any other cookie: only the CSRF cookie is allowed.
+        and all(name == settings.CSRF_COOKIE_NAME for name in request.COOKIES)
+        and not request.user.is_authenticated
+    )
+
+
+def page_cache_key(request: HttpRequest) -> str:
+    """One entry per URL; the entry records the catalogue version it was built under.
+
+    The version is in the value, not the key, so a hit costs one round trip to the cache
+    (the version and the page in one `get_many`). The exact full path: the page repeats it
+    (the add-to-cart forms' `next`), so two spellings of the same filters are two entries.
+    """
+    where = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    digest = hashlib.sha256(where.encode()).hexdigest()
+    return f"{PAGE_KEY_PREFIX}:{digest}"
+
+
+def _shareable(request: HttpRequest, response: HttpResponse) -> bool:
+    """A rendered page may be stored only if nothing about it was personal."""
+    session = getattr(request, "session", None)
+    storage = getattr(request, "_messages", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and (session is None or (not session.modified and session.is_empty()))
+        and not list(getattr(storage, "_queued_messages", []))
+        and not request.user.is_authenticated
+    )
+
+
+def page_cache_mark(response: HttpResponse, status: str) -> HttpResponse:
+    """Mark a page that may be served from the cache: private, `Vary: Cookie`, and how it was
+    made (hit, miss or bypass) in the X-Page-Cache header."""
+    # Each copy carries its visitor's CSRF token: never for a shared (proxy) cache.
+    patch_cache_control(response, private=True, max_age=0)
+    patch_vary_headers(response, ["Cookie"])
+    response[CACHE_STATUS_HEADER] = status
+    return response
+
+
+def _store(request: HttpRequest, key: str, version: int, response: HttpResponse) -> None:
+    if not _shareable(request, response):
+        response[CACHE_STATUS_HEADER] = "bypass"
+        return
+    body = page_body_without_csrf_token(response.content)
+    cache.set(
+        key,
+        # The version read *before* rendering: a change made meanwhile makes this stale.
+        {"version": version, "body": body, "content_type": response["Content-Type"]},
+        settings.CATALOGUE_PAGE_CACHE_SECONDS,
+    )
+
+
+def page_body_without_csrf_token(content: bytes) -> bytes:
+    """A rendered page with every form's CSRF token replaced by the placeholder."""
+    return _CSRF_INPUT.sub(rb"\1" + CSRF_PLACEHOLDER.encode() + rb"\3", content)
+
+
+def page_from_cache(request: HttpRequest, stored: dict) -> HttpResponse:
+    """A stored page (``{"body", "content_type"}``) with this visitor's own CSRF token."""
+    token = get_token(request).encode()  # also (re)sets the visitor's CSRF cookie
+    body = stored["body"].replace(CSRF_PLACEHOLDER.encode(), token)
+    return HttpResponse(body, content_type=stored["content_type"])
+
+
+# ------------------------------------------------------------------------------
+# Page fragments (for visitors the whole-page cache does not serve)
+# ------------------------------------------------------------------------------
+def fragment_cached(request: HttpRequest, name: str, csrf_token: str, render) -> str:
+    """The HTML of fragment `name` of this URL, from the cache or from `render()`.
+
+    For parts of a catalogue page that are the same for every visitor but for the CSRF
+    token (the product grid: the signed-in shopper's page is built, but its grid is not
+    theirs). Kept per URL (the grid repeats it in its forms' `next`) and catalogue version.
+    """
+    if settings.CATALOGUE_PAGE_CACHE_SECONDS <= 0:
+        return render()
+    where = f"{name}|{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    key = f"{FRAGMENT_KEY_PREFIX}:{hashlib.sha256(where.encode()).hexdigest()}"
+    found = cache.get_many([CATALOGUE_VERSION_KEY, key])
+    version = found.get(CATALOGUE_VERSION_KEY)
+    if version is None:
+        version = catalogue_version()
+    stored = found.get(key)
+    # Only a real token can be swapped in and out (never "NOTPROVIDED" or an empty one).
+    token_ok = csrf_token.isalnum() and len(csrf_token) >= 32
+    if stored is not None and stored["version"] == version and token_ok:
+        return stored["html"].replace(CSRF_PLACEHOLDER, csrf_token)
+    html = render()
+    if token_ok:
+        cache.set(
+            key,
+            {"version": version, "html": html.replace(csrf_token, CSRF_PLACEHOLDER)},
+            settings.CATALOGUE_PAGE_CACHE_SECONDS,
+        )
+    return html
+
+
+class CataloguePageCacheMixin:
+    """Serves anonymous, cookie-less GETs of a catalogue view from the shared page cache.
+
+    Put it after any access check in the bases, so a page that needs sign-in is never served
+    from here. Every response of the view is marked private and `Vary: Cookie`.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if not page_cache_applies(request):
+            return page_cache_mark(super().dispatch(request, *args, **kwargs), "bypass")
+        key = page_cache_key(request)
+        found = cache.get_many([CATALOGUE_VERSION_KEY, key])
+        version = found.get(CATALOGUE_VERSION_KEY)
+        if version is None:
+            version = catalogue_version()
+        stored = found.get(key)
+        if stored is not None and stored.get("version") == version:
+            return page_cache_mark(page_from_cache(request, stored), "hit")
+        response = page_cache_mark(super().dispatch(request, *args, **kwargs), "miss")
+        if getattr(response, "is_rendered", True):
+            _store(request, key, version, response)
+        else:  # a TemplateResponse: store it once it is rendered
+            response.add_post_render_callback(
+                lambda rendered: _store(request, key, version, rendered)
+            )
+        return response
