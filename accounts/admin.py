@@ -125,7 +125,7 @@ class UserAdmin(DjangoUserAdmin):
     def status(self, obj: User) -> str:
         if obj.is_active:
             return gettext("Active")
-        return format_html('<strong style="color:#ba2121">{}</strong>', gettext("Blocked"))
+        return format_html('<strong class="mark-bad">{}</strong>', gettext("Blocked"))
 
     @admin.display(description=_("orders"), ordering="order_count")
     def order_count(self, obj: User) -> str:

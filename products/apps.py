@@ -14,6 +14,15 @@ def _catalogue_changed(sender, **kwargs):
     catalogue_version_bump()
 
 
+def _image_deleted(sender, instance, **kwargs):
+    from django.db import transaction
+
+    from .images import product_image_files_delete
+
+    # After commit: a rolled-back delete keeps its files.
+    transaction.on_commit(lambda: product_image_files_delete(instance))
+
+
 class ProductsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "products"
@@ -33,3 +42,7 @@ class ProductsConfig(AppConfig):
             post_delete.connect(
                 _catalogue_changed, sender=model, dispatch_uid=f"catalogue_version_delete_{name}"
             )
+        # A deleted image takes its original and thumbnails with it (disk or bucket).
+        post_delete.connect(
+            _image_deleted, sender=self.get_model("ProductImage"), dispatch_uid="image_files"
+        )

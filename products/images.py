@@ -45,3 +45,28 @@ def thumbnails_make(file, *, stem: str) -> tuple[ContentFile, ContentFile]:
         _encode(card, name=f"{stem}-list.webp"),
         _encode(detail, name=f"{stem}-detail.webp"),
     )
+
+
+IMAGE_FILE_FIELDS = ("image", "thumbnail_list", "thumbnail_detail")
+
+
+def product_image_files_delete(image) -> None:
+    """Delete a removed ProductImage's original and thumbnails from storage (disk or bucket).
+
+    Called after the delete commits. A file that another row still names is kept: generated
+    catalogues share a few files between many image rows.
+    """
+    from django.db.models import Q
+
+    names = {getattr(image, field).name for field in IMAGE_FILE_FIELDS} - {"", None}
+    if not names:
+        return
+    still_used = Q()
+    for field in IMAGE_FILE_FIELDS:
+        still_used |= Q(**{f"{field}__in": names})
+    model = type(image)
+    for row in model._default_manager.filter(still_used).values_list(*IMAGE_FILE_FIELDS):
+        names.difference_update(row)
+    storage = image.image.storage
+    for name in sorted(names):
+        storage.delete(name)

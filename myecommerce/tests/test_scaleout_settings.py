@@ -352,3 +352,32 @@ def test_failures_with_an_ip_address_as_username_do_not_lock_out_that_address(re
         _login(Client(), "203.0.113.9", ip="198.51.100.1")  # the attacker's own address
     response = _login(Client(), "victim", DEFAULT_PASSWORD, ip="203.0.113.9")
     assert response.status_code == HTTPStatus.FOUND
+
+
+@pytest.mark.django_db
+def test_a_redis_outage_refuses_sign_in_with_a_503_page_not_a_500(settings):
+    """Lock-out counters never ignore Redis errors: sign-in waits, the catalogue carries on."""
+    from myecommerce.tests.conftest import free_port
+
+    dead = f"redis://127.0.0.1:{free_port(8300, 8399)}/0"
+    options = {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
+    common = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": dead}
+    settings.CACHES = {
+        "default": {**common, "OPTIONS": {**options, "IGNORE_EXCEPTIONS": True}},
+        "axes": {**common, "OPTIONS": {**options, "IGNORE_EXCEPTIONS": False}},
+    }
+    settings.AXES_CACHE = "axes"
+    settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+    UserFactory(username="alice", is_staff=True, is_superuser=True)
+    client = Client()
+
+    response = _login(client, "alice", DEFAULT_PASSWORD)
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "30"
+    assert "unavailable for a moment" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    admin = client.post(reverse("admin:login"), {"username": "alice", "password": DEFAULT_PASSWORD})
+    assert admin.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "_auth_user_id" not in client.session
+    assert client.get(reverse("products:home")).status_code == HTTPStatus.OK

@@ -175,3 +175,54 @@ def test_prefetched_images_need_no_query(django_assert_num_queries):
     plain = Product.objects.get(pk=product.pk)
     with django_assert_num_queries(1):  # not prefetched: one query for the images
         assert plain.primary_image == first
+
+
+def _stored(image):
+    return [getattr(image, field).name for field in ("image", "thumbnail_list", "thumbnail_detail")]
+
+
+def test_deleting_an_image_deletes_its_original_and_thumbnails(django_capture_on_commit_callbacks):
+    image = ProductImageFactory()
+    names = _stored(image)
+    storage = image.image.storage
+    assert all(storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        image.delete()
+    assert not any(storage.exists(name) for name in names)
+
+
+def test_deleting_a_product_deletes_its_image_files(django_capture_on_commit_callbacks):
+    image = ProductImageFactory()
+    names = _stored(image)
+    with django_capture_on_commit_callbacks(execute=True):
+        image.product.delete()
+    assert not any(image.image.storage.exists(name) for name in names)
+
+
+def test_a_file_another_image_row_still_names_is_kept(django_capture_on_commit_callbacks):
+    first = ProductImageFactory()
+    names = _stored(first)
+    ProductImage.objects.bulk_create(  # as generate_catalogue shares files between rows
+        [
+            ProductImage(
+                product=ProductFactory(),
+                image=names[0],
+                thumbnail_list=names[1],
+                thumbnail_detail=names[2],
+            )
+        ]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        first.delete()
+    assert all(first.image.storage.exists(name) for name in names)
+
+
+def test_a_delete_that_rolls_back_keeps_the_files(django_capture_on_commit_callbacks):
+    image = ProductImageFactory()
+    names = _stored(image)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            image.delete()
+            raise RuntimeError("rolled back")
+    assert callbacks == []
+    assert all(image.image.storage.exists(name) for name in names)
