@@ -128,6 +128,20 @@ def otp_issue(*, user: User, purpose: str, new_email: str = "") -> OneTimeCode:
     return otc
 
 
+OTP_KEEP_AFTER_EXPIRY = timedelta(days=1)
+
+
+def otp_delete_expired(*, now=None) -> int:
+    """Delete codes that expired more than OTP_KEEP_AFTER_EXPIRY ago; return how many.
+
+    Run daily (`manage.py clear_codes`). A day is far beyond the resend throttle and the
+    code lifetime, so no limit or explanation ("this code has expired") depends on them.
+    """
+    cutoff = (now or timezone.now()) - OTP_KEEP_AFTER_EXPIRY
+    deleted, _ = OneTimeCode.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted
+
+
 def _otp_check(*, user: User, purpose: str, code: str) -> tuple[str, OneTimeCode | None, dict]:
     """Check and (on success) consume a code. Returns (outcome, code row, message params).
 

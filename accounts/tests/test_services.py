@@ -474,3 +474,30 @@ def test_demo_users_ensure_is_idempotent():
     assert admin.is_superuser and admin.check_password("123@456")
     assert shopper.email_verified and shopper.groups.filter(name="Customers").exists()
     assert Group.objects.filter(name="Customers").count() == 1
+
+
+def test_clear_codes_deletes_codes_expired_over_a_day_ago_only():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    user = UserFactory()
+    now = timezone.now()
+
+    def code(expired_ago):
+        return OneTimeCode.objects.create(
+            user=user,
+            purpose=SIGNUP,
+            code_hash="x",
+            created_at=now - expired_ago - services.OTP_LIFETIME,
+            expires_at=now - expired_ago,
+        )
+
+    old = code(timedelta(days=2))
+    recent = code(timedelta(hours=2))
+    live = code(-timedelta(minutes=5))
+    out = StringIO()
+    call_command("clear_codes", stdout=out)
+    assert "Deleted 1 expired one-time code(s)." in out.getvalue()
+    assert set(OneTimeCode.objects.values_list("pk", flat=True)) == {recent.pk, live.pk}
+    assert not OneTimeCode.objects.filter(pk=old.pk).exists()
