@@ -8,18 +8,17 @@ Both are presented as `CartLine` objects so views and templates never care which
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import connections
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
+from myecommerce.prepared import PreparedQuery
 from products.models import Product, ProductImage
 
 from .models import CartItem
@@ -228,24 +227,16 @@ def cart_lines_state(*, user: User) -> list[tuple[int, int, int]]:
     """(line id, product id, quantity) of every line of a signed-in user's cart, in page order.
 
     What the cart page shows of the cart itself, so a stored copy of the page is reused only
-    while this is unchanged (see carts.views). It runs on every cart page view, so the SQL is
-    built by the ORM once and reused: building it costs ten times what running it does.
+    while this is unchanged (see carts.views). It runs on every signed-in page (the navbar
+    count), so its SQL is written once (myecommerce.prepared).
     """
-    sql, params = _cart_lines_state_sql()
-    with connections[CartItem.objects.db].cursor() as cursor:
-        cursor.execute(sql, [user.pk if p == _USER_MARK else p for p in params])
-        return [tuple(row) for row in cursor.fetchall()]
+    return _CART_LINES_STATE.rows(user.pk)
 
 
-_USER_MARK = -424242  # stands in for the user id while the ORM writes the SQL
-
-
-@functools.cache
-def _cart_lines_state_sql() -> tuple[str, tuple]:
-    query = (
-        CartItem.objects.filter(cart__user_id=_USER_MARK)
+_CART_LINES_STATE = PreparedQuery(
+    lambda user_id: (
+        CartItem.objects.filter(cart__user_id=user_id)
         .order_by("added_at", "pk")
         .values_list("pk", "product_id", "quantity")
-        .query
     )
-    return query.sql_with_params()
+)

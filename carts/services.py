@@ -137,6 +137,8 @@ def _locked_cart(user: User) -> Cart:
 
 
 def _touch(cart_id: int) -> None:
+    # Every change to a cart's lines moves its updated_at: the cart page keeps a stored copy
+    # only while it is unchanged (carts.views.CartDetailView).
     Cart.objects.filter(pk=cart_id).update(updated_at=timezone.now())
 
 
@@ -258,7 +260,16 @@ def cart_clear(*, user: Shopper, session: SessionBase | None = None) -> None:
         if session is not None and SESSION_CART_KEY in session:
             del session[SESSION_CART_KEY]
         return
-    CartItem.objects.filter(cart__user=user).delete()
+    cart_remove_lines(user=user)
+
+
+def cart_remove_lines(*, user: User, item_ids: list[int] | None = None) -> None:
+    """Delete these lines (all when None) of a signed-in user's cart, e.g. those just ordered."""
+    lines = CartItem.objects.filter(cart__user=user)
+    if item_ids is not None:
+        lines = lines.filter(pk__in=item_ids)
+    lines.delete()
+    Cart.objects.filter(user=user).update(updated_at=timezone.now())
 
 
 @transaction.atomic

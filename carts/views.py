@@ -50,8 +50,10 @@ def safe_back_url(request: HttpRequest, *, default: str) -> str:
 
 class CartDetailView(TemplateView):
     """The visitor's cart. A signed-in user's page is kept in the cache, per user, and reused
-    while their lines (one light query), their name and the catalogue version are unchanged:
-    rendering ten lines costs far more than checking that nothing changed.
+    while their cart, their name and the catalogue version are unchanged: rendering ten lines
+    costs far more than checking that nothing changed. Whether the cart changed comes with the
+    user (`cart_changed_at`, see accounts.backends), so a reused page costs no query of its own;
+    a user loaded some other way pays one light query for their lines instead.
     """
 
     template_name = "carts/cart_detail.html"
@@ -72,7 +74,7 @@ class CartDetailView(TemplateView):
                 found.get(CATALOGUE_VERSION_KEY) or catalogue_version(),
                 user.get_username(),
                 user.is_staff,
-                cart_lines_state(user=user),
+                getattr(user, "cart_changed_at", None) or cart_lines_state(user=user),
             )
         )
         stored = found.get(key)

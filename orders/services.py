@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from carts.models import CartItem
 from carts.selectors import money
+from carts.services import cart_remove_lines
 from myecommerce.tasks import email_dispatch
 from products.models import Product, StockMovement
 from products.services import InsufficientStock, product_stock_adjust
@@ -193,7 +194,7 @@ def _order_place(
     OrderStatusChange.objects.create(
         order=order, from_status="", to_status=Order.Status.PENDING, changed_by=user
     )
-    CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+    cart_remove_lines(user=user, item_ids=[line.pk for line in lines])
 
     transaction.on_commit(lambda: order_send_confirmation(order_id=order.pk), robust=True)
     return order

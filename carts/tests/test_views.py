@@ -12,7 +12,7 @@ from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from carts.models import Cart, CartItem
 from carts.selectors import SESSION_CART_KEY, cart_item_count
-from carts.services import cart_add_product, cart_clear
+from carts.services import cart_add_product, cart_clear, cart_set_quantity
 from carts.tests.factories import CartFactory, CartItemFactory
 from products.models import StockMovement
 from products.services import product_stock_adjust
@@ -419,7 +419,7 @@ def test_a_users_unchanged_cart_page_is_served_from_the_cache(
     cart_add_product(user=shopper, product_id=product.pk, quantity=2)
     first = client.get(CART_URL)
     assert page_status(first) == "miss"
-    with django_assert_max_num_queries(2) as captured:  # the user, and the lines' state
+    with django_assert_max_num_queries(1) as captured:  # the user, with their cart's last change
         second = client.get(CART_URL)
     assert page_status(second) == "hit"
     assert not any("products_product" in q["sql"] for q in captured.captured_queries)
@@ -434,10 +434,24 @@ def test_every_change_to_the_lines_shows_at_once(client, shopper, product):
     cart_add_product(user=shopper, product_id=other.pk, quantity=1)
     assert "Teapot" in client.get(CART_URL).text
     item = CartItem.objects.get(cart__user=shopper, product=other)
-    CartItem.objects.filter(pk=item.pk).update(quantity=3)  # even behind the services' back
+    cart_set_quantity(user=shopper, item_id=item.pk, quantity=3)
     assert re.search(r'name="quantity" value="3"', client.get(CART_URL).text)
     cart_clear(user=shopper)  # as after a checkout
     assert "Your cart is empty" in client.get(CART_URL).text
+
+
+def test_a_stored_cart_page_is_empty_after_a_checkout(client, shopper, product):
+    from orders.models import Order
+    from orders.tests.factories import checkout_data
+
+    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    client.get(CART_URL)
+    assert page_status(client.get(CART_URL)) == "hit"
+    client.post(reverse("orders:checkout"), checkout_data(client), follow=True)
+    assert Order.objects.filter(user=shopper).count() == 1
+    page = client.get(CART_URL)
+    assert page_status(page) == "miss"
+    assert "Your cart is empty" in page.text
 
 
 def test_a_price_or_stock_change_shows_on_a_stored_cart_page(client, shopper, product):

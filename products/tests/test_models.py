@@ -220,9 +220,12 @@ def test_a_file_another_image_row_still_names_is_kept(django_capture_on_commit_c
 def test_a_delete_that_rolls_back_keeps_the_files(django_capture_on_commit_callbacks):
     image = ProductImageFactory()
     names = _stored(image)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            image.delete()
-            raise RuntimeError("rolled back")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        image.delete()
+        raise RuntimeError("rolled back")
     assert callbacks == []
     assert all(image.image.storage.exists(name) for name in names)
