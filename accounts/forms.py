@@ -207,6 +207,8 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
         self.current_email = self.instance.email
+        if not self.instance.avatar:
+            del self.fields["avatar_clear"]  # nothing to remove
 
     def clean_username(self):
         return _clean_username(self.cleaned_data["username"], exclude_pk=self.instance.pk)

@@ -627,6 +627,22 @@ def test_profile_avatar_upload_is_stored_as_a_thumbnail(client, sent):
     assert user.avatar.url in client.get(PROFILE_URL).content.decode()
 
 
+def test_remove_my_avatar_is_offered_only_with_an_avatar_and_removes_it(client, sent):
+    user = UserFactory()
+    client.force_login(user)
+    assert "Remove my avatar" not in client.get(PROFILE_URL).content.decode()
+    with sent():
+        client.post(PROFILE_URL, {**_profile_data(user), "avatar": _png()})
+    assert "Remove my avatar" in client.get(PROFILE_URL).content.decode()
+
+    response = client.post(PROFILE_URL, {**_profile_data(user), "avatar_clear": "on"})
+
+    assert response.status_code == HTTPStatus.FOUND
+    user.refresh_from_db()
+    assert not user.avatar
+    assert "Remove my avatar" not in client.get(PROFILE_URL).content.decode()
+
+
 def test_profile_refuses_a_file_that_is_not_an_image(client):
     user = UserFactory()
     client.force_login(user)
