@@ -137,3 +137,42 @@ def _run_at_once(callables) -> list[tuple[str, object]]:
 def run_at_once():
     """The thread harness of the PostgreSQL concurrency tests (see _run_at_once)."""
     return _run_at_once
+
+
+# --- staff for the admin tests ---------------------------------------------------------
+@pytest.fixture
+def superuser():
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(username="boss", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def manager():
+    """Staff in the "Store managers" group: products, stock and orders, not users."""
+    from django.contrib.auth.models import Group
+
+    from accounts.tests.factories import StaffFactory
+
+    user = StaffFactory(username="manager")
+    user.groups.add(Group.objects.get(name="Store managers"))
+    return user
+
+
+@pytest.fixture(params=["superuser", "manager"])
+def staff(request):
+    """Each test that uses it runs twice: as a superuser and as a store manager."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """A client signed in as `superuser` (replaces pytest-django's fixture of that name)."""
+    client.force_login(superuser)
+    return client

@@ -17,17 +17,6 @@ CHANGELIST = reverse("admin:accounts_user_changelist")
 
 
 @pytest.fixture
-def superuser():
-    return UserFactory(username="boss", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
 def user_manager():
     """Staff who may change users but is not a superuser."""
     user = StaffFactory(username="hr")

@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:carts_cart_changelist")
 
 
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
-    return client
-
-
 def test_cart_changelist_and_change_form_load(admin_client):
     item = CartItemFactory(quantity=2)
     CartItemFactory(cart=item.cart)

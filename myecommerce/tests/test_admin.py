@@ -5,11 +5,10 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import StaffFactory
 from myecommerce.admin import CHART_HEIGHT, CHART_TOP, sales_chart
 from orders.models import Order
 from orders.selectors import DaySales, sales_by_day
@@ -25,24 +24,6 @@ def days_ago(n: int) -> datetime:
     """Noon, `n` days before today in the current time zone."""
     day = timezone.localdate() - timedelta(days=n)
     return timezone.make_aware(datetime.combine(day, time(12)))
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="boss", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def manager():
-    user = StaffFactory(username="manager")
-    user.groups.add(Group.objects.get(name="Store managers"))
-    return user
-
-
-@pytest.fixture(params=["superuser", "manager"])
-def staff_client(request, client):
-    client.force_login(request.getfixturevalue(request.param))
-    return client
 
 
 @pytest.fixture

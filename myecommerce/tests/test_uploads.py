@@ -151,12 +151,6 @@ def test_a_stored_avatar_gets_our_name_never_the_uploaders(client, shopper, sett
 # ------------------------------------------------------------------------------
 # Product images in the admin
 # ------------------------------------------------------------------------------
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
-    return client
-
-
 def _post_product_image(admin_client, product, upload):
     data = change_form_data(
         product,

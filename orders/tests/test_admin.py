@@ -1,12 +1,11 @@
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import StaffFactory
 from orders.models import Order, OrderStatusChange
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from products.models import StockMovement
@@ -15,29 +14,6 @@ from products.tests.factories import ProductFactory
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:orders_order_changelist")
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="boss", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def manager():
-    user = StaffFactory(username="manager")
-    user.groups.add(Group.objects.get(name="Store managers"))
-    return user
-
-
-@pytest.fixture(params=["superuser", "manager"])
-def staff(request):
-    return request.getfixturevalue(request.param)
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
 
 
 def messages_of(response) -> list[str]:

@@ -3,41 +3,17 @@ import io
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import StaffFactory
 from products.models import Product, StockMovement
 from products.tests.factories import CategoryFactory, ProductFactory, ProductImageFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:products_product_changelist")
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="boss", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def manager():
-    user = StaffFactory(username="manager")
-    user.groups.add(Group.objects.get(name="Store managers"))
-    return user
-
-
-@pytest.fixture(params=["superuser", "manager"])
-def staff(request):
-    return request.getfixturevalue(request.param)
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
 
 
 def changelist_form_data(products, changes=None):

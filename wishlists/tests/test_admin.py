@@ -5,18 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from wishlists.tests.factories import WishlistItemFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:wishlists_wishlistitem_changelist")
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
-    return client
 
 
 def test_wishlist_changelist_and_read_only_change_page_load(admin_client):
