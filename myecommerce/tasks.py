@@ -15,6 +15,7 @@ import logging
 import smtplib
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.core.mail import EmailMultiAlternatives
 from kombu.exceptions import OperationalError
 
@@ -48,27 +49,38 @@ def email_deliver(*, to: list[str], subject: str, text: str, html: str = "") -> 
     message.send()
 
 
+def _printable(*, to: list[str], subject: str) -> str:
+    """What Celery shows of the task's arguments (logs, events, the queued message's headers)."""
+    return repr({"to": to, "subject": subject})
+
+
 @shared_task(
     bind=True,
-    # smtplib.SMTPException, ConnectionError and socket timeouts are all OSErrors.
-    autoretry_for=(OSError,),
-    retry_backoff=EMAIL_RETRY_BACKOFF,
-    retry_backoff_max=EMAIL_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
     max_retries=EMAIL_MAX_RETRIES,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
 )
 def email_send(self, *, to: list[str], subject: str, text: str, html: str = "") -> bool:
-    """The worker's side of email_dispatch. Returns False when the server refused for good."""
+    """The worker's side of email_dispatch. Returns False when the server refused for good.
+
+    smtplib.SMTPException, ConnectionError and socket timeouts are all OSErrors: each is tried
+    again later (15 s, 30 s, 1 min, … 10 min, with full jitter) unless it is a 5xx refusal.
+    """
     try:
         email_deliver(to=to, subject=subject, text=text, html=html)
-    except smtplib.SMTPException as exc:
-        if not smtp_error_is_permanent(exc):
-            raise  # autoretry_for: tried again later
-        logger.error("The mail server refused the e-mail %r for good: %s", subject, exc)
-        return False
+    except OSError as exc:
+        if isinstance(exc, smtplib.SMTPException) and smtp_error_is_permanent(exc):
+            logger.error("The mail server refused the e-mail %r for good: %s", subject, exc)
+            return False
+        countdown = get_exponential_backoff_interval(
+            EMAIL_RETRY_BACKOFF, self.request.retries, EMAIL_RETRY_BACKOFF_MAX, full_jitter=True
+        )
+        # By hand, not autoretry_for: a retried message would print all its arguments,
+        # the one-time code in the text included, where the first one printed only these.
+        raise self.retry(
+            exc=exc, countdown=countdown, kwargsrepr=_printable(to=to, subject=subject)
+        ) from exc
     return True
 
 
@@ -89,7 +101,7 @@ def email_dispatch(
             email_send.apply_async(
                 kwargs=parts,
                 expires=expires,
-                kwargsrepr=repr({"to": parts["to"], "subject": parts["subject"]}),
+                kwargsrepr=_printable(to=parts["to"], subject=parts["subject"]),
             )
         except OperationalError:
             logger.exception(
