@@ -14,11 +14,16 @@ address's: otherwise anyone with one working account could reset their IP's coun
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from myecommerce.middleware import SHARED_SERVICE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 LOCKOUT_PARAMETERS = ["username", "ip_address"]
 _SCOPE_ATTRIBUTE = "_accounts_lockout_scope"
@@ -65,17 +70,18 @@ def lockout_username(request: HttpRequest, credentials: dict | None = None) -> s
         raw = request.POST.get(field) if request is not None and request.method == "POST" else None
     if not isinstance(raw, str) or not raw.strip():
         return None
-    name = raw.strip().lower()[:255]
-    if "@" in name:
-        user_model = get_user_model()
-        username = (
-            user_model._default_manager.filter(email__iexact=name)
-            .values_list("username", flat=True)
-            .first()
-        )
-        if username:
-            return _account_key(username)
-    return _account_key(name)
+    name = raw.strip()[:255]
+    # The account the backend would sign in, found the same way (accounts.backends): the
+    # database's case-insensitive match is wider than str.lower() ("admın" is "ADMIN" to
+    # PostgreSQL's UPPER), so keying on the typed text would give such spellings fresh tries.
+    lookup = "email__iexact" if "@" in name else "username__iexact"
+    username = (
+        get_user_model()
+        ._default_manager.filter(**{lookup: name})
+        .values_list("username", flat=True)
+        .first()
+    )
+    return _account_key(username or name)
 
 
 def _account_key(username: str) -> str:
@@ -94,10 +100,19 @@ def _account_key(username: str) -> str:
 
 
 def forget_failures(*, username: str) -> int:
-    """Forget the failed sign-in attempts against one account (not its IP addresses')."""
+    """Forget the failed sign-in attempts against one account (not its IP addresses').
+
+    Called once the account is proven (a sign-in, a reset code), after its change is saved;
+    if the counters cannot be reached (a Redis outage), they are left to expire and the
+    request goes on.
+    """
     from axes.handlers.proxy import AxesProxyHandler
 
-    return AxesProxyHandler.reset_attempts(username=_account_key(username))
+    try:
+        return AxesProxyHandler.reset_attempts(username=_account_key(username))
+    except SHARED_SERVICE_ERRORS:
+        logger.exception("Could not forget the failed sign-ins of %r", username)
+        return 0
 
 
 def reset_on_login(sender, request, user, **kwargs) -> None:

@@ -14,9 +14,9 @@ from django.views.generic import FormView, TemplateView
 from products.catalogue_cache import (
     CATALOGUE_VERSION_KEY,
     catalogue_version,
-    page_body_without_csrf_token,
     page_cache_mark,
     page_from_cache,
+    page_to_store,
 )
 from products.models import Product
 
@@ -65,6 +65,8 @@ class CartDetailView(TemplateView):
             or settings.CATALOGUE_PAGE_CACHE_SECONDS <= 0
             # Flash messages are shown once, by a real render (and never stored).
             or len(messages.get_messages(request))
+            # The page repeats its query string (the navbar's search box): only /cart/ itself.
+            or request.GET
         ):
             return page_cache_mark(super().get(request, *args, **kwargs), "bypass")
         key = f"{CART_PAGE_KEY_PREFIX}:{user.pk}"
@@ -89,11 +91,7 @@ class CartDetailView(TemplateView):
             return
         cache.set(
             key,
-            {
-                "state": state,
-                "body": page_body_without_csrf_token(response.content),
-                "content_type": response["Content-Type"],
-            },
+            {"state": state, **page_to_store(response)},
             settings.CATALOGUE_PAGE_CACHE_SECONDS,
         )
 

@@ -34,8 +34,12 @@ def _service_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+# What a shared service that is away raises (Redis, through django-redis or directly).
+SHARED_SERVICE_ERRORS = _service_errors()
+
+
 class ServiceUnavailableMiddleware:
-    errors = _service_errors()
+    errors = SHARED_SERVICE_ERRORS
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 import time
 
 from django.conf import settings
@@ -49,16 +50,30 @@ CATALOGUE_VERSION_KEY = "products:catalogue-version"
 PAGE_KEY_PREFIX = "products:page"
 RESULTS_KEY_PREFIX = "products:results"
 FRAGMENT_KEY_PREFIX = "products:fragment"
-RESULTS_TIMEOUT = 60 * 60  # keyed by the version, so only a safety net
+# How long cached counts, result ids and the category tree may live: the same limit as a
+# page (10 minutes when the page cache is off). They are keyed by the version or dropped on
+# change, so this only bounds how long a lost bump (the cache away for a moment) can last.
+DEFAULT_SAFETY_NET_SECONDS = 600
+
+
+def cache_safety_net_seconds() -> int:
+    return settings.CATALOGUE_PAGE_CACHE_SECONDS or DEFAULT_SAFETY_NET_SECONDS
+
+
 # Response header saying how a catalogue page was made: hit, miss (rendered and stored) or
 # bypass (a visitor with a session, or a page that may not be shared). Tests and the
 # benchmark read it; it tells a browser nothing private.
 CACHE_STATUS_HEADER = "X-Page-Cache"
 
-# Stands in for the CSRF token in a stored page; never a valid token (tokens are
-# alphanumeric), so it cannot be confused with one.
-CSRF_PLACEHOLDER = "__catalogue-page-csrf-token__"
+# A stored page's CSRF tokens are replaced by a placeholder made afresh for each entry and
+# stored with it: a visitor cannot put it in a page (say, in a search for it) to have the
+# next visitor's token written there.
 _CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")([^"]*)(")')
+
+
+def csrf_placeholder() -> str:
+    """A new placeholder: never a valid token (those are alphanumeric only)."""
+    return f"__csrf-{secrets.token_hex(16)}__"
 
 
 # ------------------------------------------------------------------------------
@@ -77,29 +92,35 @@ def catalogue_version() -> int:
 
 def _version_increment() -> None:
     try:
-        cache.incr(CATALOGUE_VERSION_KEY)
+        bumped = cache.incr(CATALOGUE_VERSION_KEY)
     except ValueError:  # not there yet (or evicted): start a new, larger number
         cache.add(CATALOGUE_VERSION_KEY, time.time_ns(), timeout=None)
     except Exception:
         # The cache being down must not fail a checkout or an admin save; entries expire
-        # after CATALOGUE_PAGE_CACHE_SECONDS at the latest.
+        # after cache_safety_net_seconds() at the latest.
         logger.exception("Could not bump the catalogue version")
+    else:
+        if bumped is None:  # django-redis ignoring an error (CACHE_IGNORE_EXCEPTIONS)
+            logger.error("Could not bump the catalogue version: the cache did not answer")
 
 
-def catalogue_version_bump() -> None:
-    """Make every cached catalogue page and count stale. Call after any catalogue write.
-
-    Bumped at once (this request, and tests inside a transaction, see the change) and, inside
-    a transaction, once more after commit: a page rendered by another request between the
-    first bump and the commit still showed the old rows and must not survive.
+def now_and_after_commit(func) -> None:
+    """Run `func` at once (this request, and tests inside a transaction, see the change) and,
+    inside a transaction, once more after commit: whatever another request cached between
+    the first run and the commit was built from the old rows and must not survive.
     """
-    _version_increment()
+    func()
     connection = transaction.get_connection()
     # Once per transaction is enough after commit (a bulk delete sends a signal per row).
     if connection.in_atomic_block and not any(
-        func is _version_increment for _sids, func, _robust in connection.run_on_commit
+        queued is func for _sids, queued, _robust in connection.run_on_commit
     ):
-        transaction.on_commit(_version_increment)
+        transaction.on_commit(func)
+
+
+def catalogue_version_bump() -> None:
+    """Make every cached catalogue page and count stale. Call after any catalogue write."""
+    now_and_after_commit(_version_increment)
 
 
 # ------------------------------------------------------------------------------
@@ -129,7 +150,7 @@ class CataloguePaginator(Paginator):
         count = cache.get(key)
         if count is None:
             count = super().count
-            cache.set(key, count, RESULTS_TIMEOUT)
+            cache.set(key, count, cache_safety_net_seconds())
         return count
 
     def page(self, number):
@@ -145,7 +166,7 @@ class CataloguePaginator(Paginator):
         ids = cache.get(key)
         if ids is None:
             objects = list(rows)
-            cache.set(key, [obj.pk for obj in objects], RESULTS_TIMEOUT)
+            cache.set(key, [obj.pk for obj in objects], cache_safety_net_seconds())
             return objects
         found = self.object_list.in_bulk(ids)
         return [found[pk] for pk in ids if pk in found]
@@ -205,24 +226,26 @@ def _store(request: HttpRequest, key: str, version: int, response: HttpResponse)
     if not _shareable(request, response):
         response[CACHE_STATUS_HEADER] = "bypass"
         return
-    body = page_body_without_csrf_token(response.content)
     cache.set(
         key,
         # The version read *before* rendering: a change made meanwhile makes this stale.
-        {"version": version, "body": body, "content_type": response["Content-Type"]},
+        {"version": version, **page_to_store(response)},
         settings.CATALOGUE_PAGE_CACHE_SECONDS,
     )
 
 
-def page_body_without_csrf_token(content: bytes) -> bytes:
-    """A rendered page with every form's CSRF token replaced by the placeholder."""
-    return _CSRF_INPUT.sub(rb"\1" + CSRF_PLACEHOLDER.encode() + rb"\3", content)
+def page_to_store(response: HttpResponse) -> dict:
+    """What is kept of a rendered page: its body with every form's CSRF token replaced by a
+    placeholder of its own, that placeholder, and the content type."""
+    placeholder = csrf_placeholder()
+    body = _CSRF_INPUT.sub(rb"\1" + placeholder.encode() + rb"\3", response.content)
+    return {"body": body, "placeholder": placeholder, "content_type": response["Content-Type"]}
 
 
 def page_from_cache(request: HttpRequest, stored: dict) -> HttpResponse:
-    """A stored page (``{"body", "content_type"}``) with this visitor's own CSRF token."""
+    """A stored page (see `page_to_store`) with this visitor's own CSRF token."""
     token = get_token(request).encode()  # also (re)sets the visitor's CSRF cookie
-    body = stored["body"].replace(CSRF_PLACEHOLDER.encode(), token)
+    body = stored["body"].replace(stored["placeholder"].encode(), token)
     return HttpResponse(body, content_type=stored["content_type"])
 
 
@@ -248,26 +271,42 @@ def fragment_cached(request: HttpRequest, name: str, csrf_token: str, render) ->
     # Only a real token can be swapped in and out (never "NOTPROVIDED" or an empty one).
     token_ok = csrf_token.isalnum() and len(csrf_token) >= 32
     if stored is not None and stored["version"] == version and token_ok:
-        return stored["html"].replace(CSRF_PLACEHOLDER, csrf_token)
+        return stored["html"].replace(stored["placeholder"], csrf_token)
     html = render()
     if token_ok:
+        placeholder = csrf_placeholder()
         cache.set(
             key,
-            {"version": version, "html": html.replace(csrf_token, CSRF_PLACEHOLDER)},
+            {
+                "version": version,
+                "html": html.replace(csrf_token, placeholder),
+                "placeholder": placeholder,
+            },
             settings.CATALOGUE_PAGE_CACHE_SECONDS,
         )
     return html
+
+
+def query_is_cacheable(request: HttpRequest, names) -> bool:
+    """Only URLs whose query parameters are all the page's own (each given once) are cached:
+    made-up parameters (`?utm_x=1`, `?a=1&a=2`) cannot fill the cache with copies."""
+    return all(name in names and len(request.GET.getlist(name)) == 1 for name in request.GET)
 
 
 class CataloguePageCacheMixin:
     """Serves anonymous, cookie-less GETs of a catalogue view from the shared page cache.
 
     Put it after any access check in the bases, so a page that needs sign-in is never served
-    from here. Every response of the view is marked private and `Vary: Cookie`.
+    from here. Every response of the view is marked private and `Vary: Cookie`. A URL with
+    a query parameter not in `page_cache_params` is built every time and never stored.
     """
 
+    page_cache_params: frozenset[str] = frozenset()
+
     def dispatch(self, request, *args, **kwargs):
-        if not page_cache_applies(request):
+        if not page_cache_applies(request) or not query_is_cacheable(
+            request, self.page_cache_params
+        ):
             return page_cache_mark(super().dispatch(request, *args, **kwargs), "bypass")
         key = page_cache_key(request)
         found = cache.get_many([CATALOGUE_VERSION_KEY, key])

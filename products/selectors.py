@@ -23,10 +23,10 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
+from .catalogue_cache import cache_safety_net_seconds, now_and_after_commit
 from .models import Category, Product, ProductImage, slug_url
 
 CATEGORY_TREE_CACHE_KEY = "products:category-tree:v1"
-CATEGORY_TREE_TIMEOUT = 60 * 60  # invalidated on every change; the timeout is a safety net
 
 # The text PostgreSQL searches: names and SKUs weigh more than descriptions. On PostgreSQL it
 # is stored in the generated column `search_vector` (migration 0004, same expression), which
@@ -151,15 +151,20 @@ def category_tree() -> CategoryTree:
             "id", "name", "slug", "parent_id"
         )
         tree = CategoryTree.build(rows)
-        cache.set(CATEGORY_TREE_CACHE_KEY, tree, CATEGORY_TREE_TIMEOUT)
+        cache.set(CATEGORY_TREE_CACHE_KEY, tree, cache_safety_net_seconds())
     return tree
 
 
 def category_tree_invalidate() -> None:
-    """Forget the cached tree; called on every Category save/delete (see products.apps).
+    """Forget the cached tree, now and (in a transaction) after commit; called on every
+    Category save/delete (see products.apps).
 
     Code that writes categories without signals (bulk_create, update) must call it itself.
     """
+    now_and_after_commit(_category_tree_forget)
+
+
+def _category_tree_forget() -> None:
     cache.delete(CATEGORY_TREE_CACHE_KEY)
 
 

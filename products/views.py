@@ -49,6 +49,8 @@ class ProductListView(CatalogueAccessMixin, CataloguePageCacheMixin, ListView):
     context_object_name = "products"
     paginate_by = settings.PRODUCTS_PER_PAGE
     category = None
+    # The filter form's fields and the page number: other parameters are never cached.
+    page_cache_params = frozenset(ProductFilterForm.base_fields) | {"page"}
 
     def get_form(self) -> ProductFilterForm:
         return ProductFilterForm(

@@ -440,6 +440,16 @@ def test_every_change_to_the_lines_shows_at_once(client, shopper, product):
     assert "Your cart is empty" in client.get(CART_URL).text
 
 
+def test_a_cart_page_with_a_query_string_is_never_stored_or_served(client, shopper, product):
+    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    lure = client.get(CART_URL + "?q=Call+0800+FRAUD")
+    assert page_status(lure) == "bypass"
+    client.get(CART_URL)
+    page = client.get(CART_URL)
+    assert page_status(page) == "hit"
+    assert "FRAUD" not in page.text
+
+
 def test_a_stored_cart_page_is_empty_after_a_checkout(client, shopper, product):
     from orders.models import Order
     from orders.tests.factories import checkout_data

@@ -9,7 +9,7 @@ See products.catalogue_cache.fragment_cached.
 from django import template
 from django.utils.safestring import mark_safe
 
-from products.catalogue_cache import fragment_cached
+from products.catalogue_cache import fragment_cached, query_is_cacheable
 
 register = template.Library()
 
@@ -21,7 +21,9 @@ class CatalogueFragmentNode(template.Node):
 
     def render(self, context):
         request = context.get("request")
-        if request is None:
+        view = context.get("view")
+        params = getattr(view, "page_cache_params", frozenset())
+        if request is None or not query_is_cacheable(request, params):
             return self.nodelist.render(context)
         token = str(context.get("csrf_token", ""))
         return mark_safe(  # noqa: S308 - the template's own output, escaped when it was rendered

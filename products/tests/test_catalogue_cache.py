@@ -136,9 +136,27 @@ def test_the_version_is_bumped_again_when_the_transaction_commits(
         product.price = Decimal("12.00")
         product.save()  # a third
     # At once for each write (this request sees it), and once more after the commit, so a
-    # page another request built from the rows before the commit cannot be served.
-    assert len(callbacks) == 1
+    # page another request built from the rows before the commit cannot be served (the
+    # other callback forgets the category tree, for the same reason).
+    assert len(callbacks) == 2
     assert catalogue_version() == before + 4
+
+
+def test_a_category_tree_cached_before_the_commit_is_forgotten_after_it(
+    django_capture_on_commit_callbacks,
+):
+    from django.core.cache import cache
+
+    from products.selectors import CATEGORY_TREE_CACHE_KEY, CategoryTree, category_tree
+
+    with django_capture_on_commit_callbacks(execute=True):  # one transaction, then commit
+        category = CategoryFactory(name="Lamps", slug="lamps")
+        category.name = "Lights"
+        category.save()
+        # Another request reads the tree before this transaction commits: the old rows.
+        old = CategoryTree.build([(category.pk, "Lamps", "lamps", None)])
+        cache.set(CATEGORY_TREE_CACHE_KEY, old)
+    assert category_tree().get(slug="lamps").name == "Lights"
 
 
 # ------------------------------------------------------------------------------
@@ -243,7 +261,7 @@ def test_two_visitors_of_a_cached_page_get_their_own_tokens(kettle):
 def test_no_token_of_the_first_visitor_is_stored(kettle):
     from django.core.cache import cache
 
-    from products.catalogue_cache import CSRF_PLACEHOLDER, page_cache_key
+    from products.catalogue_cache import page_cache_key
 
     first = guest_get(LIST_URL)
     token = TOKEN.search(first.text).group(1)
@@ -260,7 +278,7 @@ def test_no_token_of_the_first_visitor_is_stored(kettle):
 
     stored = cache.get(page_cache_key(Request()))
     assert token.encode() not in stored["body"]
-    assert CSRF_PLACEHOLDER.encode() in stored["body"]
+    assert stored["placeholder"].encode() in stored["body"]
 
 
 # ------------------------------------------------------------------------------
@@ -361,3 +379,65 @@ def test_a_stored_grid_shows_changes_and_keeps_the_next_of_its_own_url(kettle, c
     assert "31.00" in page
     other = client.get(LIST_URL + "?sort=name").text
     assert 'name="next" value="/products/?sort=name"' in other
+
+
+# ------------------------------------------------------------------------------
+# What visitors cannot do to the cache
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        LIST_URL + "?utm_source=mail",
+        LIST_URL + "?q=kettle&q=lamp",
+        reverse("products:home") + "?x=1",
+    ],
+)
+def test_made_up_query_parameters_are_built_every_time_and_never_stored(kettle, url):
+    from django.core.cache import cache
+
+    for _ in range(2):
+        response = guest_get(url)
+        assert response.status_code == HTTPStatus.OK
+        assert status(response) == "bypass"
+    stored = [key for key in cache._cache if ":products:page:" in key]  # locmem in tests
+    assert stored == []
+
+
+def test_the_filters_and_page_number_are_cached(kettle):
+    url = LIST_URL + "?q=kettle&min_price=1&max_price=99&in_stock=on&sort=price&page=1"
+    guest_get(url)
+    assert status(guest_get(url)) == "hit"
+
+
+def test_a_stored_pages_placeholder_cannot_be_searched_for_to_leak_a_token(kettle, rf):
+    from django.core.cache import cache
+
+    from products.catalogue_cache import page_cache_key
+
+    guest_get(LIST_URL)
+    stored = cache.get(page_cache_key(rf.get(LIST_URL)))
+    url = LIST_URL + "?q=" + stored["placeholder"]
+    guest_get(url)
+    second = guest_get(url)
+    assert status(second) == "hit"
+    # The search box shows what was typed: no visitor's token was written into it.
+    assert f'value="{stored["placeholder"]}"' in second.text
+
+
+def test_a_lost_version_bump_is_logged(settings, caplog):
+    import logging
+
+    from myecommerce.tests.conftest import free_port
+    from products.catalogue_cache import catalogue_version_bump
+
+    dead = f"redis://127.0.0.1:{free_port(8300, 8399)}/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": dead,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.3, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    with caplog.at_level(logging.ERROR, logger="products.catalogue_cache"):
+        catalogue_version_bump()  # no error for the caller
+    assert "Could not bump the catalogue version" in caplog.text
