@@ -39,6 +39,17 @@ def test_lockout_username_names_the_account_not_the_spelling(rf, typed, expected
     assert lockout.lockout_username(request, {"username": typed}) == expected
 
 
+@pytest.mark.postgres
+def test_a_spelling_the_database_matches_counts_against_the_same_account():
+    """PostgreSQL's case-insensitive match (UPPER) is wider than str.lower(): "admın" (a
+    dotless i) signs in as "admin", so it must not get five fresh tries."""
+    UserFactory(username="admin")
+    for _ in range(5):
+        Client().post(LOGIN_URL, {"username": "admin", "password": "nope"})
+    response = Client().post(LOGIN_URL, {"username": "admın", "password": DEFAULT_PASSWORD})
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
 def test_lockout_username_ignores_non_strings(rf):
     assert lockout.lockout_username(rf.post(LOGIN_URL), {"username": ["a", "b"]}) is None
 

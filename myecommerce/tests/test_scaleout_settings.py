@@ -356,9 +356,9 @@ def test_failures_with_an_ip_address_as_username_do_not_lock_out_that_address(re
     assert response.status_code == HTTPStatus.FOUND
 
 
-@pytest.mark.django_db
-def test_a_redis_outage_refuses_sign_in_with_a_503_page_not_a_500(settings):
-    """Lock-out counters never ignore Redis errors: sign-in waits, the catalogue carries on."""
+@pytest.fixture
+def redis_down(settings):
+    """CACHE_URL names a Redis that does not answer: the cache ignores it, lock-outs do not."""
     from myecommerce.tests.conftest import free_port
 
     dead = f"redis://127.0.0.1:{free_port(8300, 8399)}/0"
@@ -370,6 +370,32 @@ def test_a_redis_outage_refuses_sign_in_with_a_503_page_not_a_500(settings):
     }
     settings.AXES_CACHE = "axes"
     settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+
+
+@pytest.mark.django_db
+def test_a_redis_outage_does_not_fail_a_password_reset_once_it_is_saved(
+    redis_down, django_capture_on_commit_callbacks, mailoutbox
+):
+    import re
+
+    user = UserFactory(username="bob", email="bob@example.com")
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:password-reset"), {"email": "bob@example.com"})
+    code = re.search(r"\b(\d{6})\b", mailoutbox[-1].body).group(1)
+    new_password = "a-New-passw0rd!"
+    response = client.post(
+        reverse("accounts:password-reset-confirm"),
+        {"code": code, "new_password1": new_password, "new_password2": new_password},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    user.refresh_from_db()
+    assert user.check_password(new_password)
+
+
+@pytest.mark.django_db
+def test_a_redis_outage_refuses_sign_in_with_a_503_page_not_a_500(redis_down):
+    """Lock-out counters never ignore Redis errors: sign-in waits, the catalogue carries on."""
     UserFactory(username="alice", is_staff=True, is_superuser=True)
     client = Client()
 
