@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import secrets
@@ -10,6 +11,7 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -278,6 +280,7 @@ def password_reset_request(*, email: str) -> User | None:
     """
     user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
     if user is None:
+        _reset_decoy_issue(email=email)
         return None
     try:
         otp_issue(user=user, purpose=OneTimeCode.Purpose.RESET)
@@ -295,8 +298,53 @@ def user_password_set(*, user: User, password: str) -> User:
     return user
 
 
-def password_reset_confirm(*, user: User | None, code: str, password: str) -> User:
-    """Check a reset code and set the new password; every session of the user ends."""
+# A reset asked for an address no active account uses gets a *decoy*: no code and no e-mail,
+# but a record in the cache (shared by every server) of when it was "sent" and how many codes
+# were tried, so its refusals are exactly a real account's for a wrong code: "not right" four
+# times, then "too many wrong tries", "expired" after the code's lifetime, replaced at most
+# once a minute. Otherwise the answers would tell which addresses have an account.
+RESET_DECOY_TIMEOUT = OTP_KEEP_AFTER_EXPIRY + OTP_LIFETIME
+
+
+def _reset_decoy_key(email: str) -> str:
+    digest = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
+    return f"accounts:reset-decoy:{digest}"
+
+
+def _reset_decoy_issue(*, email: str) -> None:
+    key = _reset_decoy_key(email)
+    now = timezone.now().timestamp()
+    decoy = cache.get(key)
+    if decoy is not None and now - decoy["sent_at"] < OTP_RESEND_INTERVAL.total_seconds():
+        return  # as otp_issue's throttle: the earlier "code" stands
+    cache.set(key, {"sent_at": now, "attempts": 0}, RESET_DECOY_TIMEOUT.total_seconds())
+
+
+def _reset_decoy_refusal(*, email: str) -> str:
+    """The outcome a wrong code would have had (see _otp_check), counting this try."""
+    key = _reset_decoy_key(email)
+    decoy = cache.get(key)
+    if decoy is None:
+        return "no_code"
+    if decoy["attempts"] >= OTP_MAX_ATTEMPTS:
+        return "too_many_attempts"
+    expired = timezone.now().timestamp() >= decoy["sent_at"] + OTP_LIFETIME.total_seconds()
+    if expired:
+        return "expired"
+    decoy["attempts"] += 1
+    cache.set(key, decoy, RESET_DECOY_TIMEOUT.total_seconds())
+    return "too_many_attempts" if decoy["attempts"] >= OTP_MAX_ATTEMPTS else "invalid"
+
+
+def password_reset_confirm(*, user: User | None, code: str, password: str, email: str = "") -> User:
+    """Check a reset code and set the new password; every session of the user ends.
+
+    `user` is None when no active account uses `email`: the code is refused as a wrong code
+    for a real account would be (see the decoy above).
+    """
+    if user is None:
+        outcome = _reset_decoy_refusal(email=email)
+        raise ValidationError(OTP_ERRORS[outcome], code=outcome)
     otp_verify(user=user, purpose=OneTimeCode.Purpose.RESET, code=code)
     user.set_password(password)
     # Receiving the code proves the address belongs to the user.

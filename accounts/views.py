@@ -219,7 +219,10 @@ class PasswordResetConfirmView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "user": self.reset_user}
+        # The new password is compared with the address typed, never with the account's
+        # other details: a "too similar to your name" would say that an account exists.
+        email = self.request.session[RESET_EMAIL_KEY]
+        return {**super().get_form_kwargs(), "user": User(email=email)}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(email=self.request.session[RESET_EMAIL_KEY], **kwargs)
@@ -228,6 +231,7 @@ class PasswordResetConfirmView(FormView):
         try:
             user = services.password_reset_confirm(
                 user=self.reset_user,
+                email=self.request.session[RESET_EMAIL_KEY],
                 code=form.cleaned_data["code"],
                 password=form.cleaned_data["new_password1"],
             )

@@ -285,6 +285,54 @@ def test_reset_pages_are_the_same_for_known_unknown_blocked_and_throttled_addres
     assert "That code is not right" in known[2]
 
 
+def _reset_answers(email: str, sent, passwords: list[str], later=None) -> list[str]:
+    """The confirm page's answers to a reset of `email`, one per wrong code, each with its new
+    password; `later` (a timedelta) first moves the clock on. The address and CSRF tokens are
+    blanked out."""
+    from unittest import mock
+
+    from django.utils import timezone
+
+    client = Client()
+    with sent():
+        client.post(RESET_URL, {"email": email})
+    when = timezone.now() + (later or timedelta(0))
+    answers = []
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        for k, password in enumerate(passwords):
+            data = {"code": _wrong("000000", k + 1), "new_password1": password}
+            response = client.post(RESET_CONFIRM_URL, {**data, "new_password2": password})
+            text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.text)
+            answers.append(f"{response.status_code} {text.replace(email, 'ADDRESS')}")
+    return answers
+
+
+def test_wrong_reset_codes_are_answered_alike_for_known_and_unknown_addresses(sent):
+    UserFactory(email="known@example.com")
+    tries = [NEW_PASSWORD] * (services.OTP_MAX_ATTEMPTS + 1)
+    known = _reset_answers("known@example.com", sent, tries)
+    assert _reset_answers("unknown@example.com", sent, tries) == known
+    assert "That code is not right" in known[0]
+    assert "Too many wrong tries" in known[-2] and "Too many wrong tries" in known[-1]
+
+
+def test_an_expired_reset_is_answered_alike_for_known_and_unknown_addresses(sent):
+    UserFactory(email="known@example.com")
+    later = services.OTP_LIFETIME + timedelta(seconds=1)
+    known = _reset_answers("known@example.com", sent, [NEW_PASSWORD], later=later)
+    assert _reset_answers("unknown@example.com", sent, [NEW_PASSWORD], later=later) == known
+    assert "This code has expired" in known[0]
+
+
+def test_a_new_password_like_the_account_is_answered_alike_for_any_address(sent):
+    """The similarity check sees the typed address only, never the account's name."""
+    UserFactory(username="margaretha", first_name="Margaretha", email="known@example.com")
+    tries = ["known@example.com", "margaretha1", "Margaretha!9"]
+    known = _reset_answers("known@example.com", sent, tries)
+    assert _reset_answers("unknown@example.com", sent, tries) == known
+    assert "too similar" in known[0]
+
+
 def test_sign_in_says_the_same_for_an_unknown_name_and_a_wrong_password(client):
     UserFactory(username="alice")
     pages = []
