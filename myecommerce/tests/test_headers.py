@@ -253,6 +253,15 @@ def test_deployment_checks_fail_when_a_production_switch_is_off(db):
         call_command("check", deploy=True, fail_level="WARNING")
 
 
+def test_deployment_checks_fail_when_e_mail_goes_to_the_console(db):
+    console = "django.core.mail.backends.console.EmailBackend"
+    with (
+        override_settings(**{**PRODUCTION, "EMAIL_BACKEND": console}),
+        pytest.raises(SystemCheckError, match="accounts.W001"),
+    ):
+        call_command("check", deploy=True, fail_level="WARNING")
+
+
 def _img_src(**env) -> list[str]:
     """img-src as the settings build it in a fresh interpreter with this environment."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -169,6 +169,7 @@ def test_deploy_checks_pass_with_redis_object_storage_and_a_broker():
         DEBUG="False",
         SECRET_KEY="a-long-random-production-key-" + "x" * 40,
         ALLOWED_HOSTS="shop.example.com",
+        EMAIL_URL="smtp+tls://shop:secret@mail.example.com:587",
         CACHE_URL="redis://127.0.0.1:6379/11",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/11",
         AWS_STORAGE_BUCKET_NAME="shop-media",
