@@ -291,7 +291,12 @@ def test_twenty_failures_from_one_ip_lock_it_but_not_other_ips_through_redis(red
         (1, "", "10.0.0.1"),  # not through the balancer (a health check)
         (2, "203.0.113.7", "10.0.0.1"),  # fewer hops than proxies: the peer
         (1, "not-an-address", "10.0.0.1"),
-        (1, "2001:db8::1", "2001:db8::1"),
+        (1, "203.0.113.7:5678", "203.0.113.7"),  # some balancers add the client's port
+        (1, "[2001:db8::1]:443", "2001:db8::"),
+        # One IPv6 subscriber holds a /64: any address in it counts as the same client.
+        (1, "2001:db8:0:7:aaaa::1", "2001:db8:0:7::"),
+        (1, "2001:db8:0:7:bbbb::2", "2001:db8:0:7::"),
+        (0, "", "10.0.0.1"),
     ],
 )
 def test_the_client_address_comes_from_the_trusted_proxies_only(
