@@ -236,6 +236,13 @@ PRODUCTION = {
     "SECURE_HSTS_SECONDS": 60 * 60 * 24 * 365,
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
     "SECURE_HSTS_PRELOAD": True,
+    # CACHE_URL=redis://… (checked, never connected to)
+    "CACHES": {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+        }
+    },
 }
 
 
@@ -249,6 +256,15 @@ def test_deployment_checks_fail_when_a_production_switch_is_off(db):
     with (
         override_settings(**{**PRODUCTION, "SESSION_COOKIE_SECURE": False}),
         pytest.raises(SystemCheckError, match="SESSION_COOKIE_SECURE"),
+    ):
+        call_command("check", deploy=True, fail_level="WARNING")
+
+
+def test_deployment_checks_fail_with_a_per_process_cache(db):
+    locmem = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with (
+        override_settings(**{**PRODUCTION, "CACHES": locmem}),
+        pytest.raises(SystemCheckError, match="myecommerce.W001"),
     ):
         call_command("check", deploy=True, fail_level="WARNING")
 
