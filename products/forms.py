@@ -66,6 +66,15 @@ class ProductFilterForm(forms.Form):
         self.fields["q"].widget.attrs.update(
             {"maxlength": SEARCH_MAX_LENGTH, "placeholder": _("Search")}
         )
+        if not str(self.data.get("q") or "").strip():
+            # Nothing searched: the default order is by name (see product_list_filtered), so
+            # the first choice says so and a second "Name" is only kept if it was chosen.
+            chosen = self.data.get("sort")
+            self.fields["sort"].choices = [("", _("Name"))] + [
+                (value, label)
+                for value, label in self.SORT_CHOICES[1:]
+                if value != "name" or chosen == "name"
+            ]
         for name in ("min_price", "max_price"):
             self.fields[name].widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
 

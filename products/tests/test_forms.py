@@ -95,3 +95,22 @@ def test_the_category_field_is_left_out_on_a_category_page():
     form = make_form({"category": "anything"}, show_category=False)
     assert "category" not in form.fields
     assert form.is_valid()
+
+
+@pytest.mark.parametrize(
+    ("data", "labels"),
+    [
+        ({}, ["Name", "Price: low to high", "Price: high to low", "Newest"]),
+        ({"q": "  "}, ["Name", "Price: low to high", "Price: high to low", "Newest"]),
+        (
+            {"q": "lamp"},
+            ["Best match", "Price: low to high", "Price: high to low", "Name", "Newest"],
+        ),
+        # A link that asked for name order still works and shows what it chose.
+        ({"sort": "name"}, ["Name", "Price: low to high", "Price: high to low", "Name", "Newest"]),
+    ],
+)
+def test_the_sort_choices_say_what_the_default_order_is(data, labels):
+    form = make_form(data)
+    assert [str(label) for _value, label in form.fields["sort"].choices] == labels
+    assert form.is_valid()
