@@ -41,14 +41,23 @@ import time
 from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from checkout import CHECKOUT_FORM, hidden_fields
-
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"  # git-ignored
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").is_dir() else sys.executable
-BIN = Path(PYTHON).parent
+from loopback import (
+    BIN,
+    OUT,
+    PYTHON,
+    ROOT,
+    Process,
+    SetupError,
+    gunicorn,
+    pg_admin,
+    redis_flush,
+    shop_env,
+    with_dbname,
+)
+from loopback import manage as manage_with
 
 SECONDS = int(os.environ.get("CLUSTER_SECONDS", "180"))
 SHOPPERS = int(os.environ.get("CLUSTER_SHOPPERS", "20"))
@@ -63,7 +72,7 @@ PASSWORD = secrets.token_urlsafe(12)
 MAILDIR = OUT / f"cluster-mail-{os.getpid()}"
 
 
-class ClusterError(Exception):
+class ClusterError(SetupError):
     pass
 
 
@@ -78,32 +87,6 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------------------
 # Services and processes
 # --------------------------------------------------------------------------------------
-def with_dbname(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(PG_URL.replace("postgres://", "postgresql://", 1), connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
-
-
-def redis_flush() -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
 def free_ports(count: int) -> list[int]:
     found = []
     for port in range(PORTS[0], PORTS[-1] + 1):
@@ -119,138 +102,46 @@ def free_ports(count: int) -> list[int]:
 
 
 def base_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        # Nothing from the developer's shell may point the cluster at other services.
-        if not k.startswith(
-            ("DATABASE_", "CACHE_", "CELERY_", "AWS_", "EMAIL_", "AXES_", "GUNICORN_")
-        )
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="myecommerce.settings",
-        DEBUG="False",
-        SECRET_KEY=SECRET_KEY,
-        DATABASE_URL=with_dbname(PG_URL, DB_NAME),
-        CACHE_URL=REDIS_URL,
+    return shop_env(
+        secret_key=SECRET_KEY,  # the same on both servers and the worker
+        database_url=with_dbname(PG_URL, DB_NAME),
+        cache_url=REDIS_URL,
+        workdir=OUT / "cluster",
         CELERY_BROKER_URL=REDIS_URL,
         EMAIL_URL=f"filemail:///{MAILDIR}",
-        ALLOWED_HOSTS="127.0.0.1",
-        # Plain HTTP on loopback: no HTTPS redirect or secure-only cookies.
-        SECURE_SSL_REDIRECT="False",
-        SESSION_COOKIE_SECURE="False",
-        CSRF_COOKIE_SECURE="False",
-        SECURE_HSTS_SECONDS="0",
-        STATIC_ROOT=str(OUT / "cluster-static"),
-        MEDIA_ROOT=str(OUT / "cluster-media"),
-        LOG_LEVEL="WARNING",
         GUNICORN_WORKERS=WEB_WORKERS,
-        GUNICORN_LOG_LEVEL="warning",
-        PYTHONDONTWRITEBYTECODE="1",
     )
-    return env
 
 
 def manage(*args: str, timeout: float = 300) -> str:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=base_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode:
-        raise ClusterError(f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
+    return manage_with(base_env(), *args, timeout=timeout)
 
 
-class Process:
-    """A child in its own process group, stopped (group and all) by stop()."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int = 0):
-        self.name, self.argv, self.env, self.port = name, argv, env, port
-        self.log_path = OUT / f"cluster-{name}-{os.getpid()}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "w") as out:
-            self.proc = subprocess.Popen(
-                self.argv,
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if not self.alive():
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+def log_path(name: str) -> Path:
+    return OUT / f"cluster-{name}-{os.getpid()}.log"
 
 
 def start_web(name: str, port: int) -> Process:
-    env = {**base_env(), "GUNICORN_BIND": f"127.0.0.1:{port}"}
-    argv = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "myecommerce.wsgi"]
-    server = Process(name, argv, env, port)
-    server.start()
-    return server
-
-
-def wait_ready(server: Process) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not server.alive():
-            raise ClusterError(f"{server.name} exited:\n{server.tail()}")
-        try:
-            status, _, _ = Browser().request(server.port, "GET", "/healthz/")
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise ClusterError(f"{server.name} did not answer /healthz/ within 60 s:\n{server.tail()}")
+    return gunicorn(name, base_env(), port, log_path(name)).start()
 
 
 def start_worker() -> Process:
-    worker = Process(
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "myecommerce",
         "worker",
-        [
-            str(BIN / "celery"),
-            "-A",
-            "myecommerce",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            "mail,celery",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            f"cluster-{os.getpid()}@localhost",
-        ],
-        base_env(),
-    )
-    worker.start()
-    return worker
+        "--pool=solo",
+        "-Q",
+        "mail,celery",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--hostname",
+        f"cluster-{os.getpid()}@localhost",
+    ]
+    return Process("worker", argv, base_env(), log_path("worker")).start()
 
 
 def wait_worker(worker: Process) -> None:
@@ -585,8 +476,8 @@ def main() -> int:
     started = time.monotonic()
     try:
         try:
-            redis_flush()
-            pg_admin(f"CREATE DATABASE {DB_NAME}")
+            redis_flush(REDIS_URL)
+            pg_admin(PG_URL, f"CREATE DATABASE {DB_NAME}")
             created = True
         except Exception as exc:
             log(f"PostgreSQL ({PG_URL}) and Redis ({REDIS_URL}) are needed: {exc}")
@@ -602,7 +493,7 @@ def main() -> int:
         worker = start_worker()
         processes += [server_a, server_b, worker]
         for server in (server_a, server_b):
-            wait_ready(server)
+            server.wait_healthy()
         wait_worker(worker)
 
         log("one shopper across both servers")
@@ -623,7 +514,7 @@ def main() -> int:
         confirmations(report, [n for n in numbers if n])
         for server in (server_a, server_b):
             report.check(server.alive(), f"server {server.name} still running")
-    except (ClusterError, subprocess.TimeoutExpired, OSError) as exc:
+    except (SetupError, subprocess.TimeoutExpired, OSError) as exc:
         report.check(False, f"stopped: {exc}")
         for process in processes:
             if process.tail():
@@ -637,11 +528,11 @@ def main() -> int:
             process.stop()
         if created:
             try:
-                pg_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+                pg_admin(PG_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
             except Exception as exc:
                 log(f"could not drop {DB_NAME}: {exc}")
         try:
-            redis_flush()
+            redis_flush(REDIS_URL)
         except Exception as exc:
             log(f"could not empty {REDIS_URL}: {exc}")
         for path in MAILDIR.glob("*"):

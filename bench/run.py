@@ -28,26 +28,33 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.client import HTTPConnection
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from checkout import CHECKOUT_FORM, hidden_fields
+from loopback import (
+    OUT,
+    PYTHON,
+    ROOT,
+    Process,
+    SetupError,
+    free_port,
+    gunicorn,
+    pg_admin,
+    redis_flush,
+    shop_env,
+    with_dbname,
+)
+from loopback import manage as manage_with
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-OUT = BENCH / "out"  # git-ignored: logs, collected static files, media, full EXPLAIN plans
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").is_dir() else sys.executable
-GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
@@ -93,7 +100,7 @@ GROWTH_LIMIT = 1.5
 RSS_LIMIT_MB = 150
 
 
-class BenchError(Exception):
+class BenchError(SetupError):
     pass
 
 
@@ -140,42 +147,17 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def with_dbname(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def server_env(port: int) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        # Nothing from the developer's shell may point the bench at other services.
-        if not k.startswith(("DATABASE_", "CACHE_", "CELERY_", "AWS_", "EMAIL_", "GUNICORN_BIND"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="myecommerce.settings",
-        DEBUG="False",
-        SECRET_KEY=SECRET_KEY,
-        DATABASE_URL=with_dbname(PG_URL, DB_NAME),
+    return shop_env(
+        secret_key=SECRET_KEY,
+        database_url=with_dbname(PG_URL, DB_NAME),
+        cache_url=f"{REDIS_URL}/{REDIS_DB}",
+        workdir=OUT,
         CONN_MAX_AGE="600",
-        CACHE_URL=f"{REDIS_URL}/{REDIS_DB}",
-        EMAIL_URL="dummymail://",
-        ALLOWED_HOSTS="127.0.0.1",
-        # Plain HTTP on loopback: no HTTPS redirect or secure-only cookies.
-        SECURE_SSL_REDIRECT="False",
-        SESSION_COOKIE_SECURE="False",
-        CSRF_COOKIE_SECURE="False",
-        SECURE_HSTS_SECONDS="0",
-        STATIC_ROOT=str(OUT / "static"),
-        MEDIA_ROOT=str(OUT / "media"),
-        LOG_LEVEL="WARNING",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         # No recycling during the run, so the peak memory covers the whole benchmark.
         GUNICORN_MAX_REQUESTS="0",
-        GUNICORN_LOG_LEVEL="warning",
-        PYTHONDONTWRITEBYTECODE="1",
     )
-    return env
 
 
 SECRET_KEY = secrets.token_urlsafe(50)
@@ -184,17 +166,7 @@ ENV: dict[str, str] = {}
 
 
 def manage(*args: str, timeout: float = 600) -> str:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode:
-        raise BenchError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
+    return manage_with(ENV, *args, timeout=timeout)
 
 
 def django_side(*args: str, timeout: float = 300) -> dict:
@@ -211,98 +183,41 @@ def django_side(*args: str, timeout: float = 300) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def bench_pg(sql: str) -> None:
+    pg_admin(PG_URL, sql)
 
 
-def pg_admin(sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(PG_URL.replace("postgres://", "postgresql://", 1), connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
+def bench_redis_flush() -> None:
+    redis_flush(f"{REDIS_URL}/{REDIS_DB}")
 
 
-def redis_flush() -> None:
-    import redis
+def worker_pids(server: Process) -> list[int]:
+    """gunicorn's workers: the children of its master process."""
+    if not server.proc:
+        return []
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if re.search(rf"^PPid:\s+{server.proc.pid}$", text, re.MULTILINE):
+            pids.append(int(status.parent.name))
+    return pids
 
-    redis.Redis.from_url(f"{REDIS_URL}/{REDIS_DB}", socket_timeout=5).flushdb()
 
-
-class Server:
-    """gunicorn in its own process group, stopped (group and all) by stop()."""
-
-    def __init__(self, size: int):
-        self.log_path = OUT / f"gunicorn-{size}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "myecommerce.wsgi"],
-            cwd=ROOT,
-            env=ENV,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn exited; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz/", timeout=2) as r:
-                    if r.status == 200 and len(self.worker_pids()) >= 1:
-                        time.sleep(1)  # let every worker finish booting
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.3)
-        raise BenchError(f"gunicorn did not answer /healthz/ within 60 s; see {self.log_path}")
-
-    def worker_pids(self) -> list[int]:
-        if not self.proc:
-            return []
-        pids = []
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                text = status.read_text()
-            except OSError:
-                continue
-            if re.search(rf"^PPid:\s+{self.proc.pid}$", text, re.MULTILINE):
-                pids.append(int(status.parent.name))
-        return pids
-
-    def worker_peak_mb(self) -> tuple[float | None, int]:
-        peaks = []
-        for pid in self.worker_pids():
-            try:
-                text = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
-            if match:
-                peaks.append(int(match.group(1)) / 1024)
-        return (max(peaks) if peaks else None), len(peaks)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        if getattr(self, "log", None):
-            self.log.close()
+def worker_peak_mb(server: Process) -> tuple[float | None, int]:
+    """The highest peak resident memory (VmHWM) of gunicorn's workers, and how many there are."""
+    peaks = []
+    for pid in worker_pids(server):
+        try:
+            text = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
+        if match:
+            peaks.append(int(match.group(1)) / 1024)
+    return (max(peaks) if peaks else None), len(peaks)
 
 
 # --------------------------------------------------------------------------------------
@@ -484,12 +399,13 @@ def run_size(size: int) -> SizeRun:
     )
     log(f"  {out.strip().splitlines()[-1]} (wall {time.monotonic() - started:.0f}s)")
     plan = django_side("prepare", str(CONNECTIONS))
-    redis_flush()  # bulk writes send no signals: start every size with a cold, correct cache
+    bench_redis_flush()  # bulk writes send no signals: start every size with a cold, correct cache
 
-    server = Server(size)
+    server = gunicorn("gunicorn", ENV, PORT, OUT / f"gunicorn-{size}.log")
     try:
         log(f"starting gunicorn on 127.0.0.1:{PORT}")
-        server.start()
+        server.start().wait_healthy()
+        time.sleep(1)  # let every worker finish booting
         ok, why = checkout_available(plan)
         plan["checkout"] = ok
         (OUT / f"plan-{size}.json").write_text(json.dumps(plan, indent=2))
@@ -547,7 +463,7 @@ def run_size(size: int) -> SizeRun:
                 f"  {label:30} {result.rps or 0:8.1f} req/s  p50 {result.p50_ms or 0:7.1f} ms"
                 f"  p99 {result.p99_ms or 0:7.1f} ms  errors {result.errors} {result.note}"
             )
-        run.worker_peak_mb, run.workers = server.worker_peak_mb()
+        run.worker_peak_mb, run.workers = worker_peak_mb(server)
     finally:
         server.stop()
 
@@ -745,10 +661,10 @@ def main() -> int:
     created = False
     try:
         try:
-            pg_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-            pg_admin(f"CREATE DATABASE {DB_NAME}")
+            bench_pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            bench_pg(f"CREATE DATABASE {DB_NAME}")
             created = True
-            redis_flush()
+            bench_redis_flush()
         except Exception as exc:
             log(f"PostgreSQL ({PG_URL}) and Redis ({REDIS_URL}) are needed: {exc}")
             return 2
@@ -787,7 +703,7 @@ def main() -> int:
             write_results(runs, info, explain)
             log(f"wrote {RESULTS}")
         return 0
-    except (BenchError, subprocess.TimeoutExpired) as exc:
+    except (SetupError, subprocess.TimeoutExpired) as exc:
         log(f"FAILED: {exc}")
         return 1
     except KeyboardInterrupt:
@@ -797,12 +713,12 @@ def main() -> int:
         signal.alarm(0)
         if created and not KEEP_DB:
             try:
-                pg_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+                bench_pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
                 log(f"dropped database {DB_NAME}")
             except Exception as exc:
                 log(f"could not drop {DB_NAME}: {exc}")
         with contextlib.suppress(Exception):  # Redis gone is fine at this point
-            redis_flush()
+            bench_redis_flush()
 
 
 if __name__ == "__main__":

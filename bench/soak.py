@@ -54,11 +54,19 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from checkout import CHECKOUT_FORM
-from run import free_port, with_dbname
-
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").is_dir() else sys.executable
-GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+from loopback import (
+    HOST,
+    ROOT,
+    SetupError,
+    free_port,
+    gunicorn,
+    manage,
+    pg_admin,
+    redis_flush,
+    require_loopback,
+    shop_env,
+    with_dbname,
+)
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "180"))
 MAX_REQUESTS = int(os.environ.get("SOAK_MAX_REQUESTS", "200000"))
@@ -73,14 +81,13 @@ REDIS_URL = os.environ.get("SOAK_REDIS_URL", "redis://127.0.0.1:6379/12")
 KEEP_DB = os.environ.get("SOAK_KEEP_DB", "0") == "1"
 TIMEOUT = int(os.environ.get("SOAK_TIMEOUT", str(int(SECONDS) + 600)))
 DB_NAME = f"myecommerce_soak_{os.getpid()}"
-HOST = "127.0.0.1"  # loopback only: the soak never sends a request anywhere else
 PASSWORD = secrets.token_urlsafe(12)
 REQUEST_TIMEOUT = 30
 ORDER_PATH = re.compile(r"^/orders/(ME-\d+)/$")
 SEARCH_WORDS = ["lamp", "pro", "mini", "steel", "wood", "set", "blue", "classic", "zzqx"]
 
 
-class SoakError(Exception):
+class SoakError(SetupError):
     """A set-up step failed: the soak cannot run."""
 
 
@@ -95,122 +102,13 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------------------
 # Set-up: database, catalogue, shoppers, server
 # --------------------------------------------------------------------------------------
-def require_loopback(url: str, what: str) -> None:
-    host = urlsplit(url).hostname
-    if host not in {"127.0.0.1", "localhost", "::1"}:
-        raise SoakError(f"{what} must be on this machine (loopback), not {host!r}")
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(PG_URL.replace("postgres://", "postgresql://", 1), connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
-
-
-def redis_flush() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL, socket_timeout=5).flushdb()
-
-
-def server_env(port: int, workdir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        # Nothing from the developer's shell may point the soak at other services.
-        if not k.startswith(("DATABASE_", "CACHE_", "CELERY_", "AWS_", "EMAIL_", "GUNICORN_BIND"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="myecommerce.settings",
-        DEBUG="False",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        DATABASE_URL=with_dbname(PG_URL, DB_NAME),
-        CACHE_URL=REDIS_URL,
-        EMAIL_URL="dummymail://",
-        ALLOWED_HOSTS=HOST,
-        SECURE_SSL_REDIRECT="False",
-        SESSION_COOKIE_SECURE="False",
-        CSRF_COOKIE_SECURE="False",
-        SECURE_HSTS_SECONDS="0",
-        STATIC_ROOT=str(workdir / "static"),
-        MEDIA_ROOT=str(workdir / "media"),
-        LOG_LEVEL="WARNING",
-        GUNICORN_BIND=f"{HOST}:{port}",
-        GUNICORN_LOG_LEVEL="warning",
-        PYTHONDONTWRITEBYTECODE="1",
+def soak_env(workdir: Path) -> dict[str, str]:
+    return shop_env(
+        secret_key=secrets.token_urlsafe(50),
+        database_url=with_dbname(PG_URL, DB_NAME),
+        cache_url=REDIS_URL,
+        workdir=workdir,
     )
-    return env
-
-
-def manage(env: dict[str, str], *args: str, timeout: float = 600) -> None:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode:
-        raise SoakError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-
-
-class Server:
-    """gunicorn in its own process group; stop() ends the group, workers included."""
-
-    def __init__(self, env: dict[str, str], port: int, log_path: Path):
-        self.env, self.port, self.log_path = env, port, log_path
-        self.proc: subprocess.Popen | None = None
-        self.log = None
-
-    def start(self) -> None:
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "myecommerce.wsgi"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SoakError(f"gunicorn exited:\n{self.log_tail()}")
-            try:
-                url = f"http://{HOST}:{self.port}/healthz/"
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise SoakError(f"gunicorn did not answer /healthz/ within 60 s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        return ""
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        if self.log:
-            self.log.close()
-            self.log = None
 
 
 @dataclass
@@ -733,8 +631,8 @@ def main() -> int:
     signal.alarm(TIMEOUT)
     workdir = Path(tempfile.mkdtemp(prefix="myecommerce-soak-"))
     port = free_port()
-    env = server_env(port, workdir)
-    server = Server(env, port, workdir / "gunicorn.log")
+    env = soak_env(workdir)
+    server = gunicorn("gunicorn", env, port, workdir / "gunicorn.log")
     db_created = django_ready = False
     try:
         require_loopback(PG_URL, "SOAK_PG_URL")
@@ -743,8 +641,8 @@ def main() -> int:
             f"database {DB_NAME}, Redis {REDIS_URL}, {USERS} shoppers + {GUESTS} guests, "
             f"{SECONDS:.0f} s or {MAX_REQUESTS} requests"
         )
-        redis_flush()
-        pg_admin(f'CREATE DATABASE "{DB_NAME}"')
+        redis_flush(REDIS_URL)
+        pg_admin(PG_URL, f'CREATE DATABASE "{DB_NAME}"')
         db_created = True
         log("migrate, collectstatic, generate_catalogue")
         manage(env, "migrate", "--noinput")
@@ -764,13 +662,13 @@ def main() -> int:
             f"{len(catalogue.products)} active products ({HOT_PRODUCTS} with stock {HOT_STOCK}), "
             f"{len(catalogue.users)} shoppers; gunicorn on {HOST}:{port}"
         )
-        server.start()
+        server.start().wait_healthy()
         stats = traffic(f"http://{HOST}:{port}", catalogue)
         server.stop()
         problems, figures = books_check(stats, catalogue)
         report(stats, problems, figures)
         if stats.error_count:
-            print(f"\nThe end of gunicorn's log:\n{server.log_tail(80)}")
+            print(f"\nThe end of gunicorn's log:\n{server.tail()}")
         if stats.error_count:
             problems.append(f"{stats.error_count} request errors")
         if not stats.placed:
@@ -780,7 +678,7 @@ def main() -> int:
     except (KeyboardInterrupt, Interrupted) as exc:
         log(f"interrupted ({str(exc) or 'Ctrl-C'}); cleaning up")
         return 130
-    except (SoakError, subprocess.TimeoutExpired) as exc:
+    except (SetupError, subprocess.TimeoutExpired) as exc:
         log(f"set-up failed: {exc}")
         return 2
     finally:
@@ -795,12 +693,12 @@ def main() -> int:
             connections.close_all()
         if db_created and not KEEP_DB:
             with contextlib.suppress(Exception):
-                pg_admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+                pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
                 log(f"dropped {DB_NAME}")
         elif db_created:
             log(f"kept {DB_NAME} (SOAK_KEEP_DB=1)")
         with contextlib.suppress(Exception):
-            redis_flush()
+            redis_flush(REDIS_URL)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
