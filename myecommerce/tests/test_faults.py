@@ -347,7 +347,7 @@ def _assert_books_balance(product: Product, initial: int) -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_stock_lowered_in_the_admin_form_during_checkouts_never_oversells(run_at_once):
-    from products.tests.test_admin import change_form_data
+    from products.tests.factories import change_form_data
 
     product = ProductFactory(name="Limited print", stock=10)
     shoppers = [UserFactory() for _ in range(8)]

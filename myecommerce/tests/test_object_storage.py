@@ -29,7 +29,7 @@ from storages.backends.s3 import S3Storage
 from accounts.tests.factories import StaffFactory, UserFactory
 from myecommerce.tests.conftest import free_port, service_missing
 from products.models import ProductImage
-from products.tests.factories import ProductFactory, png_bytes
+from products.tests.factories import ProductFactory, change_form_data, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -188,24 +188,15 @@ def test_a_second_upload_with_the_same_name_does_not_overwrite_the_first(bucket)
 def test_staff_upload_a_product_image_in_the_admin_into_the_bucket(bucket, client):
     client.force_login(StaffFactory(is_superuser=True))
     product = ProductFactory(name="Teapot", stock=3)
-    data = {
-        "name": product.name,
-        "slug": product.slug,
-        "sku": product.sku,
-        "category": product.category_id,
-        "description": product.description,
-        "price": product.price,
-        "stock": product.stock,
-        "initial-stock": product.stock,
-        "is_active": "on",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "0",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-        "images-0-image": _upload(name="teapot.png"),
-        "images-0-alt_text": "A teapot",
-        "images-0-position": "0",
-    }
+    data = change_form_data(
+        product,
+        **{
+            "images-TOTAL_FORMS": "1",
+            "images-0-image": _upload(name="teapot.png"),
+            "images-0-alt_text": "A teapot",
+            "images-0-position": "0",
+        },
+    )
     response = client.post(reverse("admin:products_product_change", args=[product.pk]), data)
     assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:2000]
 

@@ -20,8 +20,7 @@ from PIL import Image
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from products.models import ProductImage
-from products.tests.factories import ProductFactory, png_bytes
-from products.tests.test_admin import change_form_data
+from products.tests.factories import ProductFactory, change_form_data, png_bytes
 
 pytestmark = pytest.mark.django_db
 

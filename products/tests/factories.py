@@ -47,3 +47,24 @@ class ProductImageFactory(factory.django.DjangoModelFactory):
     image = factory.LazyFunction(lambda: ContentFile(png_bytes(), name="product.png"))
     alt_text = factory.LazyAttribute(lambda o: o.product.name)
     position = factory.Sequence(lambda n: n)
+
+
+def change_form_data(product, **overrides):
+    """The POST of a product's admin change form, unchanged but for `overrides` (no images)."""
+    data = {
+        "name": product.name,
+        "slug": product.slug,
+        "sku": product.sku,
+        "category": product.category_id,
+        "description": product.description,
+        "price": product.price,
+        "stock": product.stock,
+        "initial-stock": product.stock,
+        "is_active": "on" if product.is_active else "",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v != ""}

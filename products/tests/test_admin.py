@@ -9,7 +9,12 @@ from django.urls import reverse
 
 from accounts.tests.factories import StaffFactory
 from products.models import Product, StockMovement
-from products.tests.factories import CategoryFactory, ProductFactory, ProductImageFactory
+from products.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    ProductImageFactory,
+    change_form_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,26 +40,6 @@ def changelist_form_data(products, changes=None):
             data[f"form-{i}-{name}"] = str(value)
         data[f"initial-form-{i}-stock"] = str(product.stock)
     return data
-
-
-def change_form_data(product, **overrides):
-    data = {
-        "name": product.name,
-        "slug": product.slug,
-        "sku": product.sku,
-        "category": product.category_id,
-        "description": product.description,
-        "price": product.price,
-        "stock": product.stock,
-        "initial-stock": product.stock,
-        "is_active": "on" if product.is_active else "",
-        "images-TOTAL_FORMS": "0",
-        "images-INITIAL_FORMS": "0",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v != ""}
 
 
 # ------------------------------------------------------------------------------
