@@ -33,7 +33,7 @@ from myecommerce.tasks import (
     email_dispatch,
     email_send,
 )
-from myecommerce.tests.conftest import free_port, service_missing
+from myecommerce.tests.conftest import free_port, redis_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -200,17 +200,8 @@ def test_an_unreachable_broker_is_logged_and_the_message_sent_in_process(
 # ------------------------------------------------------------------------------
 @pytest.fixture
 def redis_db9():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        service_missing(f"Redis is not answering at {REDIS_URL}: {exc}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with redis_database(REDIS_URL) as client:
+        yield client
 
 
 def _read_log(path: Path) -> str:

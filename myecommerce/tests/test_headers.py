@@ -6,12 +6,8 @@ here the HTML is also scanned for the inline code the policy forbids, which is q
 names the template.
 """
 
-import json
-import os
 import re
 import secrets
-import subprocess
-import sys
 from http import HTTPStatus
 from pathlib import Path
 
@@ -23,6 +19,7 @@ from django.urls import path
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from carts.services import cart_add_product
+from myecommerce.tests.conftest import settings_json
 from myecommerce.urls import urlpatterns as shop_urlpatterns
 from orders.tests.factories import OrderFactory
 from products.tests.factories import CategoryFactory, ProductFactory
@@ -280,23 +277,11 @@ def test_deployment_checks_fail_when_e_mail_goes_to_the_console(db):
 
 def _img_src(**env) -> list[str]:
     """img-src as the settings build it in a fresh interpreter with this environment."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    clean.update(SECRET_KEY="k" * 50, **env)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, myecommerce.settings as s;"
-            "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']))",
-        ],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return settings_json(
+        "import json, myecommerce.settings as s;"
+        "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']))",
+        **env,
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_images_from_object_storage_are_allowed_when_it_is_configured():

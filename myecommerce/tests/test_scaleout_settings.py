@@ -5,7 +5,6 @@ session tests run against a real Redis (database 11 on 127.0.0.1), skipped when 
 answering (failed instead under REQUIRE_SERVICES=1).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from django.urls import reverse
 
 from accounts import lockout
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from myecommerce.tests.conftest import service_missing
+from myecommerce.tests.conftest import redis_database, settings_json
 from products.tests.factories import ProductFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,22 +46,7 @@ print(json.dumps({
 
 
 def _settings(**env) -> dict:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CACHE_", "AXES_", "AWS_", "CELERY_", "DEBUG", "SECRET_KEY"))
-    }
-    clean.update(SECRET_KEY="k" * 50, **env)
-    done = subprocess.run(  # noqa: S603 - this interpreter, our own script
-        [sys.executable, "-c", PRINT_SETTINGS],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return settings_json(PRINT_SETTINGS, **env)
 
 
 # ------------------------------------------------------------------------------
@@ -192,14 +176,6 @@ def test_deploy_checks_pass_with_redis_object_storage_and_a_broker():
 @pytest.fixture
 def redis_cache(settings):
     """The shop's cache and lock-out counters in Redis database 11, as CACHE_URL=redis:// sets."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        service_missing(f"Redis is not answering at {REDIS_URL}: {exc}")
-    client.flushdb()
     options = {"SOCKET_CONNECT_TIMEOUT": 1.0, "SOCKET_TIMEOUT": 1.0}
     common = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
     settings.CACHES = {
@@ -208,9 +184,8 @@ def redis_cache(settings):
     }
     settings.AXES_CACHE = "axes"
     settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # after CACHES: built on it
-    yield client
-    client.flushdb()
-    client.close()
+    with redis_database(REDIS_URL) as client:
+        yield client
 
 
 @pytest.mark.django_db
