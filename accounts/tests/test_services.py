@@ -501,3 +501,27 @@ def test_clear_codes_deletes_codes_expired_over_a_day_ago_only():
     assert "Deleted 1 expired one-time code(s)." in out.getvalue()
     assert set(OneTimeCode.objects.values_list("pk", flat=True)) == {recent.pk, live.pk}
     assert not OneTimeCode.objects.filter(pk=old.pk).exists()
+
+
+def test_a_reset_for_an_unknown_address_refuses_codes_as_a_real_one_would():
+    services.password_reset_request(email="nobody@example.com")
+    outcomes = []
+    for _ in range(services.OTP_MAX_ATTEMPTS + 1):
+        with pytest.raises(ValidationError) as refused:
+            services.password_reset_confirm(
+                user=None, email="Nobody@Example.com ", code="123456", password="x"
+            )
+        outcomes.append(refused.value.code)
+    assert outcomes == ["invalid"] * 4 + ["too_many_attempts"] * 2
+    # Asking again within the minute does not revive it, as with a real code.
+    services.password_reset_request(email="nobody@example.com")
+    with pytest.raises(ValidationError, match="Too many wrong tries"):
+        services.password_reset_confirm(
+            user=None, email="nobody@example.com", code="1", password="x"
+        )
+
+
+def test_a_reset_never_asked_for_says_there_is_no_code():
+    with pytest.raises(ValidationError) as refused:
+        services.password_reset_confirm(user=None, email="x@example.com", code="1", password="x")
+    assert refused.value.code == "no_code"

@@ -14,6 +14,7 @@ from carts.services import (
     cart_clear,
     cart_merge,
     cart_remove_item,
+    cart_remove_lines,
     cart_set_quantity,
 )
 from carts.tests.factories import CartFactory, CartItemFactory
@@ -418,3 +419,22 @@ def test_an_empty_cart_totals_zero(user):
     summary = cart_get_summary(user=user, session=None)
     assert not summary
     assert summary.total == Decimal("0.00")
+
+
+def test_cart_remove_lines_deletes_those_lines_only_and_marks_the_cart_changed():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cart = CartFactory()
+    kept, ordered = CartItemFactory(cart=cart), CartItemFactory(cart=cart)
+    someone_elses = CartItemFactory()
+    long_ago = timezone.now() - timedelta(days=1)
+    Cart.objects.filter(pk=cart.pk).update(updated_at=long_ago)
+
+    cart_remove_lines(user=cart.user, item_ids=[ordered.pk, someone_elses.pk])
+
+    assert set(CartItem.objects.values_list("pk", flat=True)) == {kept.pk, someone_elses.pk}
+    assert Cart.objects.get(pk=cart.pk).updated_at > long_ago
+    cart_remove_lines(user=cart.user)
+    assert not CartItem.objects.filter(cart=cart).exists()
