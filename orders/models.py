@@ -98,6 +98,11 @@ class Order(models.Model):
     def is_bank_transfer(self) -> bool:
         return self.payment_method == self.PaymentMethod.BANK_TRANSFER
 
+    @property
+    def awaits_bank_transfer(self) -> bool:
+        """A bank-transfer order whose money is still to come: only then show how to pay."""
+        return self.is_bank_transfer and self.is_pending
+
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")

@@ -134,7 +134,9 @@ class OrderDetailView(LoginRequiredMixin, DetailView):
                 "status_changes", queryset=OrderStatusChange.objects.order_by("created_at", "pk")
             ),
         )
-        if self.request.user.is_staff:
+        # Other customers' orders (names, addresses, phones) need the permission, not just
+        # is_staff: a staff user without it is a customer here. Superusers have every permission.
+        if self.request.user.has_perm("orders.view_order"):
             return orders
         # Anyone else's order is simply not found.
         return orders.filter(user=self.request.user)
@@ -143,7 +145,7 @@ class OrderDetailView(LoginRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         order = self.object
         context["can_cancel"] = order.is_pending and order.user_id == self.request.user.pk
-        if order.is_bank_transfer:
+        if order.awaits_bank_transfer:
             context["bank_transfer_instructions"] = settings.STORE_BANK_TRANSFER_INSTRUCTIONS
         return context
 

@@ -3,6 +3,7 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
@@ -207,6 +208,25 @@ def test_bank_transfer_orders_show_the_instructions(client, mug, settings):
     assert "Bank transfer" in html and "Pay to IBAN TEST-123." in html
 
 
+@pytest.mark.parametrize(
+    "status", [Order.Status.CANCELLED, Order.Status.PAID, Order.Status.SHIPPED]
+)
+def test_payment_instructions_only_while_the_order_awaits_payment(
+    client, shopper, settings, status
+):
+    settings.STORE_BANK_TRANSFER_INSTRUCTIONS = "Pay to IBAN TEST-123."
+    waiting = OrderFactory(user=shopper, payment_method=Order.PaymentMethod.BANK_TRANSFER)
+    done = OrderFactory(
+        user=shopper, payment_method=Order.PaymentMethod.BANK_TRANSFER, status=status
+    )
+
+    assert "Pay to IBAN TEST-123." in client.get(waiting.get_absolute_url()).content.decode()
+    html = client.get(done.get_absolute_url()).content.decode()
+    assert "Bank transfer" in html
+    assert "Pay to IBAN TEST-123." not in html
+    assert 'data-testid="bank-transfer-instructions"' not in html
+
+
 def test_checkout_answers_only_get_and_post(client, mug):
     assert client.put(CHECKOUT).status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
@@ -296,12 +316,33 @@ def test_another_users_order_is_not_found(client, shopper):
     assert client.get(order.get_absolute_url()).status_code == HTTPStatus.NOT_FOUND
 
 
-def test_staff_may_see_any_order_but_not_cancel_it_here(client):
-    order = OrderFactory()
-    client.force_login(StaffFactory())
+def test_staff_without_the_view_permission_get_a_404_for_others_orders(client):
+    # A staff flag alone (no group, no permission) must not open customers' addresses.
+    order = OrderFactory(shipping_phone="+44 20 7946 0999")
+    staff = StaffFactory()
+    client.force_login(staff)
+    response = client.get(order.get_absolute_url())
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert "+44 20 7946 0999" not in response.content.decode()
+    # Their own orders stay theirs to read.
+    own = OrderFactory(user=staff)
+    assert client.get(own.get_absolute_url()).status_code == HTTPStatus.OK
+
+
+@pytest.mark.parametrize("who", ["manager", "superuser", "view_order_perm"])
+def test_users_with_the_view_permission_see_any_order_but_not_cancel_it_here(client, request, who):
+    if who == "view_order_perm":
+        viewer = StaffFactory()
+        viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
+    else:
+        viewer = request.getfixturevalue(who)
+    order = OrderFactory(shipping_phone="+44 20 7946 0999")
+    client.force_login(viewer)
     response = client.get(order.get_absolute_url())
     assert response.status_code == HTTPStatus.OK
-    assert "Cancel order" not in response.content.decode()
+    html = response.content.decode()
+    assert "+44 20 7946 0999" in html
+    assert "Cancel order" not in html
 
 
 def test_an_unknown_order_number_is_not_found(client, shopper):
