@@ -510,6 +510,21 @@ def test_only_the_owner_may_cancel():
     assert stock_of(product) == 3
 
 
+def test_staff_without_the_change_permission_may_not_cancel_others_orders():
+    order, product = placed_order()
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, by=StaffFactory())
+    assert Order.objects.get(pk=order.pk).status == S.PENDING
+    assert stock_of(product) == 3
+
+
+def test_a_store_manager_may_cancel_a_customers_pending_order(manager):
+    order, product = placed_order()
+    order_cancel(order=order, by=manager)
+    assert Order.objects.get(pk=order.pk).status == S.CANCELLED
+    assert stock_of(product) == 5
+
+
 @pytest.mark.parametrize("status", [S.PAID, S.SHIPPED, S.DELIVERED, S.CANCELLED])
 def test_only_a_pending_order_can_be_cancelled_by_the_customer(status):
     order = OrderFactory(status=status)
