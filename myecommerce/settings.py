@@ -8,7 +8,7 @@ SECRET_KEY is required unless DEBUG is switched on.
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -60,6 +60,7 @@ THIRD_PARTY_APPS = [
     "import_export",
     "django_countries",
     "csp",  # django-csp: the Content-Security-Policy header (see Security below)
+    "phonenumber_field",  # one phone rule (the phonenumbers library) for every form and model
 ]
 LOCAL_APPS = [
     "accounts",
@@ -121,6 +122,18 @@ if DATABASES["default"].get("ENGINE") not in set(environ.Env.DB_SCHEMES.values()
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default, shared by several processes and threads: readers never wait for
+    # the writer (WAL), and a transaction takes the write lock when it starts (IMMEDIATE), so
+    # it queues for up to SQLITE_BUSY_TIMEOUT seconds instead of failing half-way with
+    # "database is locked" when it first writes. What still cannot get the lock answers 503.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20.0),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ------------------------------------------------------------------------------
@@ -145,11 +158,49 @@ if CACHE_ON_REDIS:
         "IGNORE_EXCEPTIONS": env.bool("CACHE_IGNORE_EXCEPTIONS", default=True),
         **CACHES["default"].get("OPTIONS", {}),
     }
-    CACHES["axes"] = {
-        **CACHES["default"],
-        "OPTIONS": {**CACHES["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": False},
-    }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# Security state (sign-in failure counters, the password-reset decoys, throttles) has its own
+# alias, "security" (myecommerce.security_store), never the page cache: anonymous visitors can
+# fill that, and an evicting Redis would then forget lock-outs. SECURITY_CACHE_URL names it;
+# with a Redis CACHE_URL it defaults to the same server, database number + 8 (1 -> 9). That
+# Redis must run with maxmemory-policy noeviction (a policy is per server: an LRU page cache
+# needs its own server); `check --deploy` warns otherwise. It never ignores errors: a Redis
+# outage refuses sign-in rather than lifting lock-outs. Without Redis: this process's memory,
+# never culled (lock-outs then go to the database, see AXES_HANDLER).
+SECURITY_CACHE_URL = env.str("SECURITY_CACHE_URL", default="")
+if SECURITY_CACHE_URL:
+    CACHES["security"] = env.cache("SECURITY_CACHE_URL")
+elif CACHE_ON_REDIS:
+    _cache_url = urlsplit(CACHES["default"]["LOCATION"].split(",")[0])
+    if _cache_url.scheme not in {"redis", "rediss"} or _cache_url.query:
+        raise ImproperlyConfigured(
+            "Set SECURITY_CACHE_URL (a Redis with maxmemory-policy noeviction): it can only "
+            "be derived from a redis:// or rediss:// CACHE_URL."
+        )
+    _cache_db = int(_cache_url.path.strip("/") or 0)
+    CACHES["security"] = {
+        **CACHES["default"],
+        "LOCATION": urlunsplit(_cache_url._replace(path=f"/{(_cache_db + 8) % 16}")),
+    }
+else:
+    CACHES["security"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "security",
+        "OPTIONS": {"MAX_ENTRIES": 10**9},
+    }
+SECURITY_CACHE_ON_REDIS = CACHES["security"]["BACKEND"] in {
+    "django_redis.cache.RedisCache",
+    "django.core.cache.backends.redis.RedisCache",
+}
+if SECURITY_CACHE_ON_REDIS:
+    CACHES["security"]["BACKEND"] = "django_redis.cache.RedisCache"
+    CACHES["security"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="myecommerce"))
+    CACHES["security"]["OPTIONS"] = {
+        "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+        "SOCKET_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+        **CACHES["security"].get("OPTIONS", {}),
+        "IGNORE_EXCEPTIONS": False,
+    }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 
@@ -198,15 +249,16 @@ AXES_USERNAME_FORM_FIELD = "username"
 # accounts.lockout.reset_on_login resets the username only (axes would reset the IP too).
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-# Counters in Redis when the cache is there (shared by every app server, expire by themselves);
-# a Redis outage then refuses sign-in rather than lifting lock-outs. Else in the database.
+# Counters in the security Redis when there is one (shared by every app server, expire by
+# themselves, out of the page cache's reach); a Redis outage then refuses sign-in rather than
+# lifting lock-outs. Else in the database.
 AXES_HANDLER = env.str(
     "AXES_HANDLER",
     default="axes.handlers.cache.AxesCacheHandler"
-    if CACHE_ON_REDIS
+    if SECURITY_CACHE_ON_REDIS
     else "axes.handlers.database.AxesDatabaseHandler",
 )
-AXES_CACHE = "axes" if CACHE_ON_REDIS else "default"
+AXES_CACHE = "security"
 # Behind N load balancers/proxies that append to X-Forwarded-For, the client is the N-th
 # address from the right (myecommerce.proxies); 0 (direct) uses REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -394,6 +446,23 @@ CONTENT_SECURITY_POLICY = {
 # ------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+# Phone numbers (django-phonenumber-field): one rule for the profile, checkout and the models.
+# A number typed without +country code is read as one of this region; numbers are stored in
+# E.164 (+12015550123), shown in the form in national format when they are of this region,
+# and elsewhere in international format (+1 201-555-0123).
+PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US").upper()
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
+
+# ------------------------------------------------------------------------------
+# CSV import and export in the admin (django-import-export)
+# ------------------------------------------------------------------------------
+# The file between preview and confirmation: kept in the cache under a name the storage made
+# and signed, never a path taken from the form (products/resources.py).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "products.resources.ImportFileStorage"
+# Exports escape formulae with products.resources.ProductCSV (a leading ' before = + - @ tab
+# CR); the library's own switch only drops a leading "=", so it stays off.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # ------------------------------------------------------------------------------
 # Logging: to the console, where gunicorn and the process manager collect it.
@@ -414,6 +483,19 @@ STORE_REQUIRE_LOGIN_TO_BROWSE = env.bool("STORE_REQUIRE_LOGIN_TO_BROWSE", defaul
 STORE_CURRENCY = env.str("STORE_CURRENCY", default="USD")
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 CART_MAX_LINES = 100
+# Against stock hoarding: one order line holds at most this many of a product (the cart and
+# checkout refuse more), a customer may have this many unpaid (pending) orders at once, and a
+# pending bank-transfer order is cancelled and restocked this many days after it was placed
+# (`manage.py orders_expire`, daily). Cash-on-delivery orders count as unpaid but never expire.
+ORDER_MAX_QUANTITY_PER_LINE = env.int("ORDER_MAX_QUANTITY_PER_LINE", default=10)
+ORDER_MAX_UNPAID_PER_CUSTOMER = env.int("ORDER_MAX_UNPAID_PER_CUSTOMER", default=3)
+BANK_TRANSFER_TIMEOUT_DAYS = env.int("BANK_TRANSFER_TIMEOUT_DAYS", default=7)
+if min(ORDER_MAX_QUANTITY_PER_LINE, ORDER_MAX_UNPAID_PER_CUSTOMER, BANK_TRANSFER_TIMEOUT_DAYS) < 1:
+    # 0 would refuse every checkout, or cancel every bank-transfer order on the next run.
+    raise ImproperlyConfigured(
+        "ORDER_MAX_QUANTITY_PER_LINE, ORDER_MAX_UNPAID_PER_CUSTOMER and "
+        "BANK_TRANSFER_TIMEOUT_DAYS must be at least 1."
+    )
 PRODUCTS_PER_PAGE = 24
 STORE_BANK_TRANSFER_INSTRUCTIONS = env.str(
     "STORE_BANK_TRANSFER_INSTRUCTIONS",

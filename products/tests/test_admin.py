@@ -419,3 +419,192 @@ def test_restock_of_all_matching_products_across_pages(staff_client):
     assert sorted(mugs.values_list("stock", flat=True)) == [3, 3, 3]
     other.refresh_from_db()
     assert other.stock == 1
+
+
+# ------------------------------------------------------------------------------
+# CSV import: problems in words, a template file, a preview without inline styles
+# ------------------------------------------------------------------------------
+HEADER = "sku,name,slug,category,price,stock,is_active,description\n"
+
+
+@pytest.fixture
+def kettles():
+    return CategoryFactory(slug="kettles")
+
+
+def test_import_says_what_is_wrong_per_row_and_column_for_every_row(staff_client):
+    CategoryFactory(slug="kettles")
+    text = HEADER + (
+        "K-1,Kettle,kettle,kettles,9.99,5,1,fine\n"
+        "K-2,Teapot,teapot,kettles,abc,5,1,\n"
+        "K-3,Mug,mug,no-such-category,4.50,2.5,maybe,\n"
+    )
+
+    preview = upload(staff_client, text)
+
+    assert preview.status_code == HTTPStatus.OK
+    assert "confirm_form" not in preview.context
+    problems = preview.context["import_problems"]
+    assert problems == [
+        "Row 2, price: “abc” is not a number.",
+        "Row 3, category: No category with the slug “no-such-category”.",
+        "Row 3, stock: “2.5” is not a whole number.",
+        "Row 3, is_active: “maybe” is not 1 or 0 (yes or no).",
+    ]
+    content = preview.content.decode()
+    for problem in problems:  # shown as text on the page, not only on hover
+        assert problem in content
+    assert "ConversionSyntax" not in content
+    assert "Line number" not in content
+    assert not Product.objects.exists()
+
+
+def test_import_page_offers_a_template_csv_that_imports(staff_client):
+    CategoryFactory(slug="kettles")
+    page = staff_client.get(reverse("admin:products_product_import"))
+    url = reverse("admin:products_product_import_template")
+    assert url.encode() in page.content
+
+    response = staff_client.get(url)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["sku", "name", "slug", "category", "price", "stock", "is_active",
+                       "description"]  # fmt: skip
+    assert len(rows) == 2
+    assert rows[1][3] == "kettles"  # an existing category's slug
+    preview = upload(staff_client, response.content.decode())
+    assert preview.context["confirm_form"] is not None  # the example row is valid
+
+
+def test_import_template_needs_the_import_permission(client):
+    client.force_login(StaffFactory())
+    response = client.get(reverse("admin:products_product_import_template"))
+    assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_import_preview_shows_old_and_new_values_with_classes_not_styles(staff_client):
+    CategoryFactory(slug="kettles")
+    ProductFactory(sku="K-1", name="Kettle", slug="kettle", price="49.99", stock=4,
+                   category=CategoryFactory(slug="pots"))  # fmt: skip
+    text = HEADER + "K-1,Kettle,kettle,pots,44.99,4,1,\nK-2,Mug,mug,kettles,3.00,1,1,\n"
+    product = Product.objects.get()
+    product.description = ""
+    product.save()
+
+    preview = upload(staff_client, text)
+
+    assert preview.context["confirm_form"] is not None
+    content = preview.content.decode()
+    assert "style=" not in content
+    assert (
+        '<del class="import-old">49.99</del> <span class="import-arrow">→</span> '
+        '<ins class="import-new">44.99</ins>'
+    ) in content
+    assert '<ins class="import-new">Mug</ins>' in content  # a new row's values
+
+
+# ------------------------------------------------------------------------------
+# CSV import: the file between preview and confirmation (issue 16.6)
+# ------------------------------------------------------------------------------
+def test_the_confirmation_form_carries_a_signed_name_not_a_path(staff_client, kettles):
+    import tempfile
+
+    preview = upload(staff_client, HEADER + "K-1,Kettle,kettle,kettles,9.99,5,1,\n")
+    name = preview.context["confirm_form"]["import_file_name"].value()
+    assert tempfile.gettempdir() not in name
+    assert "/" not in name
+    assert tempfile.gettempdir() not in preview.content.decode()
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "../../{victim}",
+        "{victim_path}",
+        "{victim}",
+        "0123456789abcdef0123456789abcdef",  # well-formed, but not signed by the storage
+        "0123456789abcdef0123456789abcdef:forgedsignature",
+    ],
+)
+def test_a_forged_import_file_name_is_refused_and_no_file_is_read_or_deleted(
+    staff_client, kettles, forged
+):
+    import tempfile
+    from pathlib import Path
+
+    victim = Path(tempfile.mkstemp(suffix=".csv")[1])
+    victim.write_text(HEADER + "X-1,Stolen,stolen,kettles,1.00,1,1,\n")
+    try:
+        data = {
+            "import_file_name": forged.format(victim=victim.name, victim_path=victim),
+            "original_file_name": "products.csv",
+            "format": "0",
+            "resource": "",
+        }
+        response = staff_client.post(
+            reverse("admin:products_product_process_import"), data, follow=True
+        )
+
+        assert response.status_code == HTTPStatus.OK
+        assert response.redirect_chain[-1][0] == reverse("admin:products_product_import")
+        messages = [str(m) for m in response.context["messages"]]
+        assert messages == ["This is not a file uploaded for import here. Upload the file again."]
+        assert victim.exists()  # not deleted
+        assert not Product.objects.exists()  # not read
+    finally:
+        victim.unlink(missing_ok=True)
+
+
+def test_a_confirmation_after_the_file_expired_says_so(staff_client, kettles):
+    from django.core.cache import cache
+
+    preview = upload(staff_client, HEADER + "K-1,Kettle,kettle,kettles,9.99,5,1,\n")
+    cache.clear()
+
+    done = confirm(staff_client, preview)
+
+    assert done.status_code == HTTPStatus.OK
+    assert "no longer kept" in [str(m) for m in done.context["messages"]][0]
+    assert not Product.objects.exists()
+
+
+def test_a_confirmed_file_is_forgotten(staff_client, kettles):
+    preview = upload(staff_client, HEADER + "K-1,Kettle,kettle,kettles,9.99,5,1,\n")
+    confirm(staff_client, preview)
+    assert Product.objects.filter(sku="K-1").exists()
+
+    again = confirm(staff_client, preview)  # the same name a second time
+
+    assert "no longer kept" in [str(m) for m in again.context["messages"]][0]
+
+
+# ------------------------------------------------------------------------------
+# CSV export: no formulae (issue 16.8)
+# ------------------------------------------------------------------------------
+def test_export_escapes_cells_that_spreadsheets_would_run_as_formulae(staff_client):
+    ProductFactory(sku="F-1", name='=HYPERLINK("http://evil.example","x")', description="+1")
+    ProductFactory(sku="F-2", name="@SUM(A1)", description="-2\tx")
+    ProductFactory(sku="F-3", name="\tTab", description="\rCR")
+    ProductFactory(sku="F-4", name="Plain = fine", description="")
+
+    rows = {r["sku"]: r for r in csv.DictReader(io.StringIO(export_csv(staff_client)))}
+
+    assert rows["F-1"]["name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows["F-1"]["description"] == "'+1"
+    assert rows["F-2"]["name"] == "'@SUM(A1)"
+    assert rows["F-2"]["description"] == "'-2\tx"
+    assert rows["F-3"]["name"] == "'\tTab"
+    assert rows["F-3"]["description"] == "'\rCR"
+    assert rows["F-4"]["name"] == "Plain = fine"
+    assert rows["F-1"]["price"][0].isdigit()
+
+
+def test_an_escaped_export_imports_back_unchanged(staff_client):
+    ProductFactory(sku="F-1", name="=1+1", description="-dash")
+    preview = upload(staff_client, export_csv(staff_client))
+    confirm(staff_client, preview)
+    product = Product.objects.get(sku="F-1")
+    assert (product.name, product.description) == ("=1+1", "-dash")
