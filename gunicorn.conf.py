@@ -15,7 +15,11 @@ GUNICORN_MAX_REQUESTS / GUNICORN_MAX_REQUESTS_JITTER
 GUNICORN_TIMEOUT     seconds before a silent worker is killed and replaced (default 30)
 GUNICORN_ACCESS_LOG  file or "-" for stdout; off by default (the proxy logs requests)
 GUNICORN_LOG_LEVEL   default "info"
-FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)
+FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers are trusted: only with
+                     TRUSTED_PROXY_COUNT > 0 (then default 127.0.0.1, a proxy on this machine);
+                     with TRUSTED_PROXY_COUNT = 0 (the default: no proxy) nobody is trusted,
+                     whatever this says, as the app's own client-address rule
+                     (myecommerce.proxies) trusts nobody then either
 
 Why these defaults (measured with `make bench` on a 2-core box, 1,000 products, requests/s):
 
@@ -71,5 +75,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = (
+    os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1") if _int("TRUSTED_PROXY_COUNT", 0) > 0 else ""
+)
 proc_name = "myecommerce"

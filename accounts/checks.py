@@ -19,3 +19,34 @@ def check_email_is_sent_in_production(app_configs, **kwargs):
             id="accounts.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_demo_admin_password_is_changed(app_configs, databases=None, **kwargs):
+    """`seed_demo` makes a superuser whose password is in the README: never in production."""
+    from django.contrib.auth.hashers import check_password
+    from django.db import DatabaseError
+
+    from .models import User
+    from .services import DEMO_ADMIN
+
+    try:
+        hashes = list(
+            User.objects.filter(is_active=True, is_superuser=True).values_list(
+                "username", "password"
+            )
+        )
+    except DatabaseError:  # no database yet (before migrate): nothing to check
+        return []
+    # hashers.check_password, not User.check_password: a check must not re-save any hash.
+    weak = sorted(name for name, hashed in hashes if check_password(DEMO_ADMIN["password"], hashed))
+    if not weak:
+        return []
+    return [
+        Warning(
+            f"The demo password still signs in the superuser(s) {', '.join(weak)}: anyone who "
+            "has read the README can administer the shop.",
+            hint="Change it: manage.py changepassword <username> (or block the account).",
+            id="accounts.W002",
+        )
+    ]
