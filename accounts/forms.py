@@ -7,7 +7,7 @@ from django_countries import countries
 
 from myecommerce.validators import validate_image_upload
 
-from .models import User
+from .models import User, username_lookalikes
 
 
 def _clean_username(username: str, *, exclude_pk: int | None = None) -> str:
@@ -15,7 +15,8 @@ def _clean_username(username: str, *, exclude_pk: int | None = None) -> str:
     if "@" in username:
         # "@" marks an e-mail address at sign-in, so a username must not contain one.
         raise forms.ValidationError(_("A username cannot contain “@”."), code="username_at_sign")
-    others = User.objects.filter(username__iexact=username)
+    # Look-alikes too: "ALİCE" or "ＡＬＩＣＥ" beside "alice" (accounts.models.username_key).
+    others = User.objects.filter(username_lookalikes(username))
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
     if others.exists():
@@ -215,15 +216,6 @@ class ProfileForm(forms.ModelForm):
 
     def clean_email(self):
         return _clean_email(self.cleaned_data["email"], exclude_pk=self.instance.pk)
-
-    def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        allowed = set("0123456789+-() .")
-        if phone and (not set(phone) <= allowed or sum(c.isdigit() for c in phone) < 5):
-            raise forms.ValidationError(
-                _("Enter a phone number using digits, spaces and + - ( )."), code="phone_invalid"
-            )
-        return phone
 
     def _post_clean(self):
         super()._post_clean()

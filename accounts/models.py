@@ -1,10 +1,36 @@
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+def username_key(username: str) -> str:
+    """What two usernames must not share: "ALİCE", "Alice", "ＡＬＩＣＥ" and "alice" look alike.
+
+    Compatibility forms folded (NFKD: full-width letters, ligatures), accents and other
+    combining marks dropped ("İ" is "I" with a dot above), then Unicode case folding ("ß" is
+    "ss") and the dotless "ı" read as "i".
+    """
+    decomposed = unicodedata.normalize("NFKD", username.strip())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return unicodedata.normalize("NFKC", bare.casefold().replace("ı", "i"))
+
+
+def username_lookalikes(username: str) -> models.Q:
+    """Accounts whose username looks like `username` (same key, or equal to the database)."""
+    key = username_key(username)
+    return (
+        models.Q(username__iexact=username.strip())
+        | models.Q(username_key=key)
+        | models.Q(username_key__startswith=f"{key}#")
+    )
 
 
 class User(AbstractUser):
@@ -12,7 +38,7 @@ class User(AbstractUser):
 
     email = models.EmailField(_("email address"), unique=True)
     email_verified = models.BooleanField(_("email verified"), default=False)
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    phone = PhoneNumberField(_("phone"), max_length=32, blank=True)
     avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
     # Default shipping address, copied into the checkout form.
     address_line1 = models.CharField(_("address line 1"), max_length=255, blank=True)
@@ -23,6 +49,9 @@ class User(AbstractUser):
     # Part of the session auth hash: bumping it ends every session of the user at once
     # (blocking), and they stay ended after an unblock.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # username_key(username), unique: no two accounts with look-alike names. (Accounts that
+    # already shared a key when it was introduced keep it suffixed with "#<id>" until renamed.)
+    username_key = models.CharField(max_length=150, editable=False, default="")
 
     objects = UserManager()
 
@@ -32,14 +61,32 @@ class User(AbstractUser):
         ordering = ["username", "pk"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                fields=["username_key"], name="accounts_user_username_key_unique"
+            ),
         ]
         indexes = [models.Index(fields=["phone"], name="accounts_user_phone_idx")]
 
     def __str__(self) -> str:
         return self.username
 
+    def clean(self):
+        super().clean()
+        if self.username:
+            others = User.objects.filter(username_lookalikes(self.username)).exclude(pk=self.pk)
+            if others.exists():
+                raise ValidationError(
+                    {"username": _("That username is already taken.")}, code="username_taken"
+                )
+
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower() if self.email else self.email
+        key = username_key(self.username or "")
+        if self.username_key.split("#", 1)[0] != key:
+            self.username_key = key
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
         super().save(*args, **kwargs)
 
     @property
@@ -77,11 +124,16 @@ class OneTimeCode(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # Where the code went and who asked: the per-address and per-IP send limits count these.
+    sent_to = models.EmailField(blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["user", "purpose", "-created_at"], name="accounts_otc_lookup_idx")
+            models.Index(fields=["user", "purpose", "-created_at"], name="accounts_otc_lookup_idx"),
+            models.Index(fields=["sent_to", "-created_at"], name="accounts_otc_sent_to_idx"),
+            models.Index(fields=["client_ip", "-created_at"], name="accounts_otc_client_ip_idx"),
         ]
 
     def __str__(self) -> str:

@@ -43,14 +43,11 @@ class CheckoutForm(forms.Form):
     error_messages = {
         "billing_required": _("Required unless billing is the same as shipping."),
         "bad_token": _("This checkout form has expired. Please check your order and try again."),
-        "bad_phone": _("Enter a phone number using digits, spaces, +, -, ( and )."),
     }
 
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=32,
-        required=False,
-        help_text=_("For the courier, if they need to reach you."),
+    # The one phone rule (django-phonenumber-field), as on the profile: the model's own field.
+    phone = Order._meta.get_field("shipping_phone").formfield(
+        label=_("Phone"), help_text=_("For the courier, if they need to reach you.")
     )
     billing_same_as_shipping = forms.BooleanField(
         label=_("Billing address is the same as shipping"), required=False, initial=True
@@ -102,12 +99,6 @@ class CheckoutForm(forms.Form):
             "checkout_token": checkout_token,
         }
 
-    def clean_phone(self) -> str:
-        phone = self.cleaned_data["phone"].strip()
-        if phone and not all(c.isdigit() or c in " +-()" for c in phone):
-            raise forms.ValidationError(self.error_messages["bad_phone"], code="bad_phone")
-        return phone
-
     def clean_checkout_token(self) -> str:
         token = self.cleaned_data["checkout_token"]
         try:
@@ -133,8 +124,10 @@ class CheckoutForm(forms.Form):
 
     def shipping_address(self) -> Address:
         data = self.cleaned_data
+        phone = data.get("phone")
         return Address(
-            **{name: data[name].strip() for name in ADDRESS_FIELDS}, phone=data.get("phone", "")
+            **{name: data[name].strip() for name in ADDRESS_FIELDS},
+            phone=phone.as_e164 if phone else "",
         )
 
     def billing_address(self) -> Address | None:

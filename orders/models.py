@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -5,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
+from phonenumber_field.modelfields import PhoneNumberField
 
 from products.models import Product
 
@@ -46,7 +49,7 @@ class Order(models.Model):
     shipping_city = models.CharField(max_length=128)
     shipping_postal_code = models.CharField(max_length=32)
     shipping_country = models.CharField(max_length=2)
-    shipping_phone = models.CharField(max_length=32, blank=True)
+    shipping_phone = PhoneNumberField(max_length=32, blank=True)
 
     billing_full_name = models.CharField(max_length=255)
     billing_address_line1 = models.CharField(max_length=255)
@@ -102,6 +105,13 @@ class Order(models.Model):
     def awaits_bank_transfer(self) -> bool:
         """A bank-transfer order whose money is still to come: only then show how to pay."""
         return self.is_bank_transfer and self.is_pending
+
+    @property
+    def payment_due_at(self) -> datetime | None:
+        """When an unpaid bank-transfer order is cancelled (`manage.py orders_expire`)."""
+        if not self.is_bank_transfer:
+            return None  # cash on delivery is paid at the door; it never expires
+        return self.created_at + timedelta(days=settings.BANK_TRANSFER_TIMEOUT_DAYS)
 
 
 class OrderItem(models.Model):

@@ -59,6 +59,20 @@ def test_signup_form_refuses_a_username_taken_in_another_case():
     assert _codes(form, "username") == ["username_taken"]
 
 
+@pytest.mark.parametrize("lookalike", ["ALİCE", "ＡＬＩＣＥ", "alıce", "Alicé"])
+def test_signup_form_refuses_a_username_that_only_looks_different(lookalike):
+    UserFactory(username="alice")
+    form = SignupForm(data={**SIGNUP, "username": lookalike})
+    assert _codes(form, "username") == ["username_taken"]
+
+
+def test_profile_form_refuses_renaming_to_a_lookalike_of_another_username():
+    UserFactory(username="alice")
+    user = UserFactory(username="bob")
+    form = ProfileForm(data=_profile(user, username="ALİCE"), instance=user)
+    assert _codes(form, "username") == ["username_taken"]
+
+
 def test_signup_form_refuses_an_email_taken_in_another_case():
     UserFactory(email="newbie@example.com")
     form = SignupForm(data=SIGNUP)
@@ -160,17 +174,30 @@ def test_profile_form_same_email_is_not_a_change():
     assert form.is_valid() and not form.email_changed
 
 
-@pytest.mark.parametrize("phone", ["+1 (555) 010-9999", "020 7946 0000"])
-def test_profile_form_accepts_phone_numbers(phone):
+@pytest.mark.parametrize(
+    ("phone", "e164"),
+    [
+        ("+1 (201) 555-0123", "+12015550123"),
+        ("201.555.0123", "+12015550123"),  # no country code: PHONENUMBER_DEFAULT_REGION (US)
+        ("+44 20 7946 0000", "+442079460000"),
+    ],
+)
+def test_profile_form_accepts_phone_numbers_and_stores_them_in_e164(phone, e164):
     user = UserFactory()
-    assert ProfileForm(data=_profile(user, phone=phone), instance=user).is_valid()
+    form = ProfileForm(data=_profile(user, phone=phone), instance=user)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["phone"].as_e164 == e164
 
 
-@pytest.mark.parametrize("phone", ["call me", "12", "<script>"])
+@pytest.mark.parametrize("phone", ["call me", "12", "<script>", "555.123.4567", "020 7946 0000"])
 def test_profile_form_refuses_bad_phone_numbers(phone):
     user = UserFactory()
     form = ProfileForm(data=_profile(user, phone=phone), instance=user)
-    assert _codes(form, "phone") == ["phone_invalid"]
+    assert _codes(form, "phone") == ["invalid"]
+    assert form.errors["phone"] == [
+        "Enter a valid phone number (e.g. (201) 555-0123) "
+        "or a number with an international call prefix."
+    ]
 
 
 def test_profile_form_refuses_a_renamed_text_file_as_avatar():

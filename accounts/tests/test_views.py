@@ -583,7 +583,7 @@ def test_profile_saves_names_and_address(client):
     user = UserFactory()
     client.force_login(user)
     data = _profile_data(
-        user, first_name="Ada", city="London", postal_code="N1 9GU", country="GB", phone="+44 20 1"
+        user, first_name="Ada", city="London", postal_code="N1 9GU", country="GB", phone="+44 20 7946 0000"
     )
     response = client.post(PROFILE_URL, data)
     assert response.url == PROFILE_URL
