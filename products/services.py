@@ -107,6 +107,17 @@ DEMO_PRODUCTS = {
     "Shoes": (["Running Shoes", "Sneakers"], 59),
 }
 DEMO_ADJECTIVES = ["Classic", "Eco", "Pro"]
+# How a product name's noun reads inside a sentence, where lower case would be wrong
+# (proper nouns, acronyms) or "a" would not fit (things sold in pairs).
+DEMO_NOUN_WORDING = {
+    "Headphones": "pair of headphones",
+    "Earbuds": "pair of earbuds",
+    "Running Shoes": "pair of running shoes",
+    "Sneakers": "pair of sneakers",
+    "Bluetooth Speaker": "Bluetooth speaker",
+    "Mini PC": "mini PC",
+    "USB-C Hub": "USB-C hub",
+}
 DEMO_COLOURS = [
     ("Red", (220, 53, 69)),
     ("Blue", (13, 110, 253)),
@@ -143,6 +154,23 @@ def _demo_image(*, label: str, colour: tuple[int, int, int], variant: int) -> Co
     return ContentFile(buffer.getvalue(), name=f"{slugify(label)}-{variant}.jpg")
 
 
+def with_article(phrase: str) -> str:
+    """'a kettle', 'an eco kettle': the indefinite article by the first letter's sound."""
+    article = "an" if phrase[:1].lower() in "aeiou" else "a"
+    return f"{article} {phrase}"
+
+
+def demo_description(*, adjective: str, noun: str, colour: str, category: str) -> str:
+    """'A pair of headphones from our Classic line, in blue: …' (demo products' text)."""
+    wording = DEMO_NOUN_WORDING.get(noun, noun.lower())
+    opening = with_article(wording)
+    return (
+        f"{opening[0].upper()}{opening[1:]} from our {adjective} line, in {colour.lower()}: "
+        "well made, good value and built to last.\n\n"
+        f"Part of our {category} range."
+    )
+
+
 @transaction.atomic
 def demo_catalogue_ensure() -> tuple[int, int]:
     """Create the demo categories and ~60 products with generated images. Idempotent.
@@ -173,10 +201,11 @@ def demo_catalogue_ensure() -> tuple[int, int]:
                     defaults={
                         "name": name,
                         "category": categories[category_name],
-                        "description": (
-                            f"A {adjective.lower()} {noun.lower()} in {colour_name.lower()}: "
-                            "well made, good value and built to last.\n\n"
-                            f"Part of our {category_name} range."
+                        "description": demo_description(
+                            adjective=adjective,
+                            noun=noun,
+                            colour=colour_name,
+                            category=category_name,
                         ),
                         "price": price.quantize(Decimal("0.01")),
                         "stock": 0,

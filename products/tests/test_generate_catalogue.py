@@ -114,3 +114,14 @@ def test_bulk_loads_and_clears_make_cached_pages_stale():
     page = Client().get(url)
     assert page["X-Page-Cache"] == "miss"
     assert "2 products" in page.text
+
+
+def test_generated_descriptions_read_as_correct_english():
+    from myecommerce.tests.wording import wording_problems
+
+    generate(products=300, categories=20)
+
+    descriptions = list(generated_products().values_list("description", flat=True))
+    problems = [(text, found) for text in descriptions if (found := wording_problems(text))]
+    assert problems == []
+    assert all(text.startswith("This ") and text.endswith(".") for text in descriptions)

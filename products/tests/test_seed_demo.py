@@ -64,3 +64,21 @@ def test_seed_demo_creates_a_nested_catalogue_with_images_once(settings):
     assert Product.objects.filter(images__isnull=True).exists()  # shows the placeholder
     image = ProductImage.objects.first()
     assert image.thumbnail_list and image.thumbnail_detail and image.alt_text
+
+
+@pytest.mark.django_db
+def test_demo_descriptions_read_as_correct_english(settings):
+    from myecommerce.tests.wording import wording_problems
+    from products.models import Product
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+
+    descriptions = dict(Product.objects.values_list("name", "description"))
+    problems = {name: wording_problems(text) for name, text in descriptions.items()}
+    assert {name: found for name, found in problems.items() if found} == {}
+    assert descriptions["Classic Blue Headphones"].startswith(
+        "A pair of headphones from our Classic line, in blue:"
+    )
+    assert any("from our" in t and "Bluetooth speaker" in t for t in descriptions.values())
+    assert any(text.startswith("An ") for text in descriptions.values())

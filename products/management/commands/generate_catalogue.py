@@ -180,20 +180,23 @@ NOUNS = [
     "Clock",
 ]
 COLOURS = ["Black", "White", "Navy", "Olive", "Sand", "Grey", "Red", "Teal", "Amber", "Plum"]
+# What a product is or does; each completes "This <product> …" and "It …".
 PHRASES = [
-    "built to last for years of daily use",
-    "designed with small homes in mind",
-    "easy to clean and quick to assemble",
-    "made from responsibly sourced materials",
-    "tested by our team before it reaches the shelf",
-    "a favourite with customers who value simple design",
-    "packed in recyclable cardboard without plastic",
-    "backed by a two-year warranty",
-    "light enough to carry anywhere",
-    "finished by hand in a small workshop",
+    "is built to last for years of daily use",
+    "is designed with small homes in mind",
+    "is easy to clean and quick to assemble",
+    "is made from responsibly sourced materials",
+    "is tested by our team before it reaches the shelf",
+    "is a favourite with customers who value simple design",
+    "comes packed in recyclable cardboard, without plastic",
+    "is backed by a two-year warranty",
+    "is light enough to carry anywhere",
+    "is finished by hand in a small workshop",
     "comes with everything you need to get started",
     "pairs well with the rest of the collection",
 ]
+# Nouns sold in pairs: "this pair of … headphones", never "a … headphones".
+PAIRED_NOUNS = {"Headphones"}
 
 
 class Command(BaseCommand):
@@ -447,11 +450,17 @@ def _depth(category: Category, categories: list[Category]) -> int:
 
 def _make_product(i: int, *, rng: random.Random, leaves: list[Category], now) -> Product:
     noun = rng.choice(NOUNS)
-    name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {noun}"
+    adjective, material = rng.choice(ADJECTIVES), rng.choice(MATERIALS)
+    name = f"{adjective} {material} {noun}"
+    thing = f"{adjective.lower()} {material.lower()} {noun.lower()}"
+    if noun in PAIRED_NOUNS:
+        thing = f"pair of {thing}"
     if rng.random() < 0.5:
-        name = f"{name}, {rng.choice(COLOURS)}"
+        colour = rng.choice(COLOURS)
+        name = f"{name}, {colour}"
+        thing = f"{thing} in {colour.lower()}"
     first, *more = rng.sample(PHRASES, rng.randint(2, 4))
-    sentences = [f"A {name.lower()} {first}."] + [f"{p[0].upper()}{p[1:]}." for p in more]
+    sentences = [f"This {thing} {first}."] + [f"It {phrase}." for phrase in more]
     # Prices spread log-uniformly from about 2 to 2,000, ending in .99 or .49 or .00.
     whole = int(math.exp(rng.uniform(math.log(2), math.log(2000))))
     price = Decimal(f"{whole}.{rng.choice(['99', '49', '00', '95'])}")
