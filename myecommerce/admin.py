@@ -18,11 +18,11 @@ DASHBOARD_DAYS = 30
 
 # Chart geometry, in SVG user units (the SVG scales to its container's width).
 CHART_WIDTH = 760
-CHART_HEIGHT = 220
-CHART_LEFT = 64  # room for the revenue axis labels
-CHART_RIGHT = 40  # room for the order-count axis labels
+CHART_HEIGHT = 240
+CHART_LEFT = 76  # room for the revenue axis labels and its title
+CHART_RIGHT = 52  # room for the order-count axis labels and its title
 CHART_TOP = 12
-CHART_BOTTOM = 28  # room for the date labels
+CHART_BOTTOM = 44  # room for the date labels and the axis title
 # Five steps: every 1/2/2.5/5 × 10ⁿ maximum from 5 up divides into whole numbers.
 CHART_GRIDLINES = 5
 
@@ -87,7 +87,7 @@ def sales_chart(days: list[DaySales], *, currency: str) -> dict:
             d.orders,
         ) % {
             "day": date_format(d.day, "M j"),
-            "revenue": d.revenue,
+            "revenue": f"{d.revenue:,}",
             "currency": currency,
             "count": d.orders,
         }
@@ -124,6 +124,14 @@ def sales_chart(days: list[DaySales], *, currency: str) -> dict:
         "gridlines": gridlines,
         "x_labels": x_labels,
         "currency": currency,
+        # Axis titles: the left and right ones turned to run along their axes.
+        "titles": {
+            "left": AxisLabel(x=14, y=CHART_TOP + plot_h / 2, text=_("Revenue (%s)") % currency),
+            "right": AxisLabel(x=CHART_WIDTH - 8, y=CHART_TOP + plot_h / 2, text=_("Orders")),
+            "bottom": AxisLabel(
+                x=CHART_LEFT + plot_w / 2, y=CHART_HEIGHT - 4, text=_("Day (order date)")
+            ),
+        },
     }
 
 
@@ -143,8 +151,11 @@ class ShopAdminSite(admin.AdminSite):
             days = sales_by_day(days=DASHBOARD_DAYS)
             context.update(
                 sales_days=DASHBOARD_DAYS,
+                # Revenue is paid, shipped and delivered orders; pending ones are shown apart.
                 sales_total=sum((d.revenue for d in days), Decimal("0.00")),
                 sales_orders=sum(d.orders for d in days),
+                pending_total=sum((d.pending for d in days), Decimal("0.00")),
+                pending_orders=sum(d.pending_orders for d in days),
                 sales_chart=sales_chart(days, currency=settings.STORE_CURRENCY),
                 sales_by_day=days,
                 orders_by_status=order_counts_by_status(),

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -8,6 +9,11 @@ from django.utils.translation import ngettext
 
 from .models import Order, OrderItem, OrderStatusChange
 from .services import ALLOWED_TRANSITIONS, order_set_status
+
+
+def _money(amount, currency: str) -> str:
+    return f"{intcomma(amount)} {currency}"
+
 
 # The changelist action that moves an order to each status.
 STATUS_ACTIONS = {
@@ -23,9 +29,27 @@ class OrderItemInline(admin.TabularInline):
 
     model = OrderItem
     extra = 0
-    fields = ["product", "product_name", "product_sku", "unit_price", "quantity", "line_total"]
+    fields = [
+        "product",
+        "product_name",
+        "product_sku",
+        "unit_price_display",
+        "quantity",
+        "line_total_display",
+    ]
     readonly_fields = fields
     can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order", "product")
+
+    @admin.display(description=_("unit price"))
+    def unit_price_display(self, obj: OrderItem) -> str:
+        return _money(obj.unit_price, obj.order.currency)
+
+    @admin.display(description=_("line total"))
+    def line_total_display(self, obj: OrderItem) -> str:
+        return _money(obj.line_total, obj.order.currency)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -87,7 +111,7 @@ class OrderAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Totals"), {"fields": ["subtotal", "shipping_cost", "total", "currency"]}),
+        (_("Totals"), {"fields": ["subtotal_display", "shipping_display", "total_display"]}),
         (
             _("Shipping address"),
             {
@@ -97,7 +121,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "shipping_address_line2",
                     "shipping_city",
                     "shipping_postal_code",
-                    "shipping_country",
+                    "shipping_country_display",
                     "shipping_phone",
                 ]
             },
@@ -111,7 +135,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "billing_address_line2",
                     "billing_city",
                     "billing_postal_code",
-                    "billing_country",
+                    "billing_country_display",
                 ]
             },
         ),
@@ -122,9 +146,26 @@ class OrderAdmin(admin.ModelAdmin):
         # the actions, which go through orders.services.order_set_status.
         return [name for _title, options in self.fieldsets for name in options["fields"]]
 
+    # Amounts as the shop shows them (1,418.45 USD) and countries by name, not code.
     @admin.display(description=_("total"), ordering="total")
     def total_display(self, obj: Order) -> str:
-        return f"{obj.total} {obj.currency}"
+        return _money(obj.total, obj.currency)
+
+    @admin.display(description=_("subtotal"))
+    def subtotal_display(self, obj: Order) -> str:
+        return _money(obj.subtotal, obj.currency)
+
+    @admin.display(description=_("shipping"))
+    def shipping_display(self, obj: Order) -> str:
+        return _money(obj.shipping_cost, obj.currency)
+
+    @admin.display(description=_("country"))
+    def shipping_country_display(self, obj: Order) -> str:
+        return obj.shipping_country_name
+
+    @admin.display(description=_("country"))
+    def billing_country_display(self, obj: Order) -> str:
+        return obj.billing_country_name
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Buttons for the order's next statuses; they post to the same actions as the list.

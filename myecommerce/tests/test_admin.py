@@ -28,7 +28,7 @@ def days_ago(n: int) -> datetime:
 
 @pytest.fixture
 def sales():
-    """Orders whose sums over the last 30 days are 36.50 in 4 orders."""
+    """Over the last 30 days: revenue 31.00 in 3 paid/shipped/delivered orders, 5.50 pending."""
     OrderFactory(created_at=days_ago(0), total="10.00", status=Order.Status.PAID)
     OrderFactory(created_at=days_ago(0), total="5.50")
     OrderFactory(created_at=days_ago(3), total="20.00", status=Order.Status.DELIVERED)
@@ -49,18 +49,50 @@ def test_dashboard_sales_match_the_orders(staff_client, sales):
 
     assert response.status_code == HTTPStatus.OK
     context = response.context
-    assert context["sales_total"] == Decimal("36.50")
-    assert context["sales_orders"] == 4
+    # Revenue counts paid, shipped and delivered orders; the unpaid pending one is apart.
+    assert context["sales_total"] == Decimal("31.00")
+    assert context["sales_orders"] == 3
+    assert (context["pending_total"], context["pending_orders"]) == (Decimal("5.50"), 1)
     days = context["sales_by_day"]
     assert len(days) == 30
-    assert days[-1] == DaySales(day=timezone.localdate(), revenue=Decimal("15.50"), orders=2)
+    assert days[-1] == DaySales(
+        day=timezone.localdate(),
+        revenue=Decimal("10.00"),
+        orders=1,
+        pending=Decimal("5.50"),
+        pending_orders=1,
+    )
     assert days[-4].revenue == Decimal("20.00")
     assert days[0].revenue == Decimal("1.00")
     assert sum(1 for d in days if d.orders) == 3
     content = response.content.decode()
-    assert '<strong id="sales-total">36.50 USD</strong>' in content
-    assert '<strong id="sales-orders">4</strong>' in content
+    assert '<strong id="sales-total">31.00 USD</strong>' in content
+    assert '<strong id="sales-orders">3</strong>' in content
+    assert '<strong id="sales-pending">5.50 USD</strong>' in content
     assert content.count('class="bar"') == 30
+
+
+def test_dashboard_figures_have_thousands_separators(staff_client):
+    OrderFactory(created_at=days_ago(1), total="1418.45", status=Order.Status.PAID)
+    OrderFactory(created_at=days_ago(1), total="2500.00", status=Order.Status.PENDING)
+
+    content = staff_client.get(INDEX).content.decode()
+
+    assert '<strong id="sales-total">1,418.45 USD</strong>' in content
+    assert '<strong id="sales-pending">2,500.00 USD</strong>' in content
+    assert "1,418.45 USD" in content.split('id="dashboard-newest"')[1]  # the newest orders
+    assert "1,418.45 USD, 1 order" in content  # the bar's tooltip
+
+
+def test_dashboard_chart_has_a_legend_and_axis_titles(staff_client, sales):
+    content = staff_client.get(INDEX).content.decode()
+
+    assert 'id="sales-chart-legend"' in content
+    assert "Revenue per day in USD (bars, left axis)" in content
+    assert "Paid orders per day (line, right axis)" in content
+    assert ">Revenue (USD)</text>" in content
+    assert ">Orders</text>" in content
+    assert ">Day (order date)</text>" in content
 
 
 def test_dashboard_counts_orders_by_status(staff_client, sales):

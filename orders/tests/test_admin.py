@@ -48,6 +48,29 @@ def test_order_changelist_and_change_form_load(staff_client):
     assert b'name="items-0-unit_price"' not in change.content
 
 
+def test_order_pages_show_amounts_with_currency_and_countries_by_name(staff_client):
+    order = OrderFactory(
+        subtotal="1410.00",
+        shipping_cost="8.45",
+        total="1418.45",
+        currency="USD",
+        shipping_country="DE",
+        billing_country="FR",
+    )
+    OrderItemFactory(order=order, unit_price="705.00", quantity=2, line_total="1410.00")
+
+    listing = staff_client.get(CHANGELIST).content.decode()
+    change = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    content = change.content.decode()
+
+    assert "1,418.45 USD" in listing
+    for amount in ("1,410.00 USD", "8.45 USD", "1,418.45 USD", "705.00 USD"):
+        assert f'<div class="readonly">{amount}</div>' in content or f">{amount}<" in content
+    assert ">Germany<" in content
+    assert ">France<" in content
+    assert ">DE<" not in content
+
+
 def test_orders_cannot_be_added_or_deleted_in_the_admin(staff_client):
     order = OrderFactory()
     assert staff_client.get(reverse("admin:orders_order_add")).status_code == HTTPStatus.FORBIDDEN
