@@ -5,10 +5,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import FormView, TemplateView
 
 from products.catalogue_cache import (
@@ -21,7 +22,14 @@ from products.catalogue_cache import (
 from products.models import Product
 
 from .forms import CartAddForm, CartUpdateForm
-from .selectors import MAX_DB_ID, CartLine, cart_get_line, cart_get_summary, cart_lines_state
+from .selectors import (
+    MAX_DB_ID,
+    CartLine,
+    cart_get_line,
+    cart_get_summary,
+    cart_item_count,
+    cart_lines_state,
+)
 from .services import (
     CartLineNotFound,
     ProductNotFound,
@@ -31,6 +39,8 @@ from .services import (
 )
 
 CART_PAGE_KEY_PREFIX = "carts:page"
+# A script's answer for an unknown product or cart line (a page shows the 404 page instead).
+NOT_FOUND_MESSAGE = gettext_lazy("We could not find that product: reload the page.")
 
 
 def safe_back_url(request: HttpRequest, *, default: str) -> str:
@@ -46,6 +56,17 @@ def safe_back_url(request: HttpRequest, *, default: str) -> str:
         ):
             return url
     return default
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Whether a POST came from the page's script (static/js/quick-actions.js), which asks for
+    JSON; a browser submitting the form itself prefers HTML and gets the usual redirect."""
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+def cart_count_text(count: int) -> str:
+    """'Cart: 3 items': the whole cart's unit count, as the navbar badge shows it."""
+    return ngettext("Cart: %(count)d item", "Cart: %(count)d items", count) % {"count": count}
 
 
 class CartDetailView(TemplateView):
@@ -107,33 +128,57 @@ class CartDetailView(TemplateView):
 class CartActionView(FormView):
     """A POST that changes the cart, flashes a message and goes back where it came from.
 
+    Asked for JSON (the page's script), it answers instead with the message and the cart's
+    new item count, and a refusal with a 4xx: 400 for bad input, 409 when a rule refuses
+    (stock, a withdrawn product), 404 for an unknown product or line.
     Subclasses implement `perform`, which calls a service and returns the success message.
     Bad input and refused changes become error messages; nothing here can answer a 500.
     """
 
     http_method_names = ["post"]
     form_class = forms.Form  # no input unless a subclass asks for some
+    cart_count: int | None = None  # set by a `perform` that counted the cart already
 
     def get_success_url(self) -> str:
         return safe_back_url(self.request, default=reverse("carts:detail"))
 
-    def form_invalid(self, form):
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(self.request, error)
+    def answer(self, message: str, *, level: int, status: HTTPStatus = HTTPStatus.OK):
+        if wants_json(self.request):
+            count = self.cart_count
+            if count is None:
+                count = cart_item_count(request=self.request)
+            return JsonResponse({"message": str(message), "cart_count": count}, status=status)
+        messages.add_message(self.request, level, message)
         return HttpResponseRedirect(self.get_success_url())
+
+    def not_found(self):
+        if wants_json(self.request):
+            return JsonResponse(
+                {"message": str(NOT_FOUND_MESSAGE)},
+                status=HTTPStatus.NOT_FOUND,
+            )
+        raise Http404
+
+    def refuse(self, errors: list[str], *, status: HTTPStatus):
+        """Bad input or a refused change: one error message each, or one JSON 4xx."""
+        if wants_json(self.request):
+            return self.answer(" ".join(errors), level=messages.ERROR, status=status)
+        for error in errors:
+            messages.error(self.request, error)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def form_invalid(self, form):
+        errors = [str(error) for errors in form.errors.values() for error in errors]
+        return self.refuse(errors, status=HTTPStatus.BAD_REQUEST)
 
     def form_valid(self, form):
         try:
             message = self.perform(form.cleaned_data)
         except (ProductNotFound, CartLineNotFound):
-            raise Http404 from None
+            return self.not_found()
         except ValidationError as exc:
-            for error in exc.messages:
-                messages.error(self.request, error)
-        else:
-            messages.success(self.request, message)
-        return HttpResponseRedirect(self.get_success_url())
+            return self.refuse(exc.messages, status=HTTPStatus.CONFLICT)
+        return self.answer(message, level=messages.SUCCESS)
 
     def perform(self, data: dict) -> str:
         raise NotImplementedError
@@ -149,19 +194,22 @@ class CartAddView(CartActionView):
             Product.objects.filter(pk=product_id).first() if product_id <= MAX_DB_ID else None
         )
         if self.product is None:
-            raise Http404
+            return self.not_found()
         return super().post(request, *args, **kwargs)
 
     def perform(self, data: dict) -> str:
-        quantity = cart_add_product(
+        cart_add_product(
             user=self.request.user,
             session=self.request.session,
             product_id=self.product.pk,
             quantity=data["quantity"],
         )
-        return _("Added %(name)s to your cart (%(quantity)d in your cart).") % {
+        # The whole cart's count, as the badge shows it: the line's own quantity beside a
+        # different badge figure read as a contradiction.
+        self.cart_count = cart_item_count(request=self.request)
+        return _("Added %(name)s to your cart. %(cart)s.") % {
             "name": self.product.name,
-            "quantity": quantity,
+            "cart": cart_count_text(self.cart_count),
         }
 
 
@@ -173,7 +221,7 @@ class CartLineActionView(CartActionView):
     def post(self, request, *args, **kwargs):
         line = cart_get_line(user=request.user, session=request.session, item_id=kwargs["item_id"])
         if line is None:
-            raise Http404
+            return self.not_found()
         self.line = line
         return super().post(request, *args, **kwargs)
 

@@ -260,6 +260,108 @@ def test_changes_need_a_csrf_token(product):
     assert response.status_code == HTTPStatus.FORBIDDEN
 
 
+# --- what adding says, and the page script's JSON answers ----------------------------------
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+# What Chromium sends with a form submission: the page, not JSON.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_the_added_message_counts_the_whole_cart_as_the_badge_does(client, shopper):
+    lamp, kettle = ProductFactory(name="Lamp", stock=9), ProductFactory(name="Kettle", stock=9)
+
+    first = client.post(add_url(lamp), follow=True)
+    assert messages_of(first) == ["Added Lamp to your cart. Cart: 1 item."]
+    second = client.post(add_url(kettle), {"quantity": "2"}, follow=True)
+    # Not "(2 in your cart)", the kettle line's quantity, beside a badge that says 3.
+    assert messages_of(second) == ["Added Kettle to your cart. Cart: 3 items."]
+    assert 'data-testid="cart-count">3<' in client.get(CART_URL).text
+
+
+def test_a_guests_added_message_counts_the_session_cart(client, product):
+    client.post(add_url(product), {"quantity": "2"}, follow=True)
+    response = client.post(add_url(product))
+    assert messages_of(response) == [f"Added {product.name} to your cart. Cart: 3 items."]
+
+
+def test_the_script_adds_and_gets_the_message_and_count_as_json(client, product):
+    client.post(add_url(ProductFactory(stock=5)), {"quantity": "2"}, follow=True)
+
+    response = client.post(add_url(product), {"quantity": "1"}, **JSON)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "message": f"Added {product.name} to your cart. Cart: 3 items.",
+        "cart_count": 3,
+    }
+    assert guest_lines(client)[str(product.pk)] == 1
+    # Said once, in the page: nothing is left over for the next page to flash.
+    assert messages_of(response) == []
+    assert "Cart: 3 items" not in client.get(CART_URL).text
+
+
+def test_a_signed_in_users_json_add_counts_their_database_cart(client, shopper, product):
+    CartItemFactory(cart__user=shopper, product=ProductFactory(stock=5), quantity=4)
+    response = client.post(add_url(product), **JSON)
+    assert response.json()["cart_count"] == 5
+    assert db_lines(shopper)[product.pk] == 1
+
+
+def test_a_browsers_form_post_still_gets_the_redirect(client, product):
+    response = client.post(add_url(product), {"next": "/products/?page=2#product-7"},
+                           HTTP_ACCEPT=BROWSER_ACCEPT)  # fmt: skip
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == "/products/?page=2#product-7"
+
+
+def test_the_redirect_keeps_the_products_anchor_but_never_leaves_the_site(client, product):
+    back = client.post(add_url(product), {"next": f"/products/?page=2#product-{product.pk}"})
+    assert back.url == f"/products/?page=2#product-{product.pk}"
+    away = client.post(add_url(product), {"next": f"//evil.example/#product-{product.pk}"})
+    assert away.url == CART_URL
+
+
+def test_json_refusals_are_4xx_with_the_message_to_announce(client, product):
+    client.post(add_url(product), {"quantity": "3"}, follow=True)
+
+    too_many = client.post(add_url(product), {"quantity": "8"}, **JSON)
+    assert too_many.status_code == HTTPStatus.CONFLICT
+    assert too_many.json() == {
+        "message": f"Only 10 of {product.name} are in stock and you already have 3 in your cart.",
+        "cart_count": 3,
+    }
+
+    bad = client.post(add_url(product), {"quantity": "abc"}, **JSON)
+    assert bad.status_code == HTTPStatus.BAD_REQUEST
+    assert bad.json()["message"] == "Enter a whole number for the quantity."
+
+    sold_out = ProductFactory(name="Gone", stock=0)
+    out = client.post(add_url(sold_out), **JSON)
+    assert out.status_code == HTTPStatus.CONFLICT
+    assert out.json()["message"] == "Sorry, Gone is out of stock."
+
+    unknown = client.post(reverse("carts:add", args=[999_999]), **JSON)
+    assert unknown.status_code == HTTPStatus.NOT_FOUND
+    assert unknown.json()["message"] == "We could not find that product: reload the page."
+
+    assert guest_lines(client) == {str(product.pk): 3}
+    assert messages_of(out) == []
+
+
+def test_the_scripts_post_needs_the_forms_csrf_token(product):
+    client = Client(enforce_csrf_checks=True)
+    refused = client.post(add_url(product), **JSON)
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert guest_lines(client) == {}
+
+    page = client.get(product.get_absolute_url()).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post(add_url(product), HTTP_X_CSRFTOKEN=token, **JSON)
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["cart_count"] == 1
+
+
 # --- updating and removing ---------------------------------------------------------------
 
 

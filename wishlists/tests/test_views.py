@@ -189,6 +189,70 @@ def test_the_wishlist_survives_signing_out_and_in(client, user, product):
     assert [i.product for i in client.get(WISHLIST_URL).context["items"]] == [product]
 
 
+# --- the page script's JSON answers --------------------------------------------------------
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+def test_the_script_toggles_the_heart_and_gets_json(client, shopper, product):
+    added = client.post(reverse("wishlists:add", args=[product.pk]), **JSON)
+    assert added.status_code == HTTPStatus.OK
+    assert added.json() == {
+        "message": f"Added {product.name} to your wishlist.",
+        "in_wishlist": True,
+    }
+    assert wished(shopper) == {product.pk}
+
+    removed = client.post(reverse("wishlists:remove", args=[product.pk]), **JSON)
+    assert removed.json() == {
+        "message": f"Removed {product.name} from your wishlist.",
+        "in_wishlist": False,
+    }
+    assert wished(shopper) == set()
+    assert messages_of(removed) == []  # said in the page, not again on the next one
+
+
+def test_a_json_move_to_cart_says_the_new_cart_count(client, shopper, product):
+    CartItemFactory(cart__user=shopper, quantity=2)
+    WishlistItemFactory(user=shopper, product=product)
+    response = client.post(reverse("wishlists:move-to-cart", args=[product.pk]), **JSON)
+    assert response.json() == {
+        "message": f"Moved {product.name} to your cart.",
+        "in_wishlist": False,
+        "cart_count": 3,
+    }
+
+
+def test_json_refusals_are_4xx_with_a_message(client, shopper):
+    withdrawn = ProductFactory(name="Old", is_active=False)
+    refused = client.post(reverse("wishlists:add", args=[withdrawn.pk]), **JSON)
+    assert refused.status_code == HTTPStatus.CONFLICT
+    assert refused.json() == {"message": "Sorry, Old is no longer available."}
+
+    unknown = client.post(reverse("wishlists:add", args=[999_999]), **JSON)
+    assert unknown.status_code == HTTPStatus.NOT_FOUND
+    assert unknown.json()["message"] == "We could not find that product: reload the page."
+    assert wished(shopper) == set()
+
+
+def test_a_signed_out_script_is_told_where_to_sign_in(client, product):
+    next_url = f"/products/?page=2#product-{product.pk}"
+    response = client.post(reverse("wishlists:add", args=[product.pk]), {"next": next_url}, **JSON)
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["message"] == "Sign in to keep a wishlist."
+    parts = urlsplit(response.json()["login_url"])
+    assert parts.path == reverse("accounts:login")
+    assert parse_qs(parts.query)["next"] == [next_url]
+    assert WishlistItem.objects.count() == 0
+
+
+def test_the_redirect_comes_back_to_the_products_anchor(client, shopper, product):
+    next_url = f"/products/?page=2#product-{product.pk}"
+    response = client.post(reverse("wishlists:add", args=[product.pk]), {"next": next_url})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == next_url
+
+
 # --- the partials ------------------------------------------------------------------------
 
 
@@ -229,7 +293,10 @@ def test_guests_see_a_heart_that_leads_to_sign_in(rf, product):
     html = render_partial(
         "wishlists/includes/wishlist_button.html", rf, AnonymousUser(), product=product
     )
-    assert reverse("accounts:login") + "?next=/products/some-page/%3Fpage%3D2" in html
+    assert (
+        reverse("accounts:login") + f"?next=/products/some-page/%3Fpage%3D2%23product-{product.pk}"
+        in html
+    )
     assert "<form" not in html
 
 
@@ -242,7 +309,8 @@ def test_the_add_to_cart_form_has_a_labelled_quantity(rf, product):
     assert "csrfmiddlewaretoken" in html
     assert f'<label for="add-quantity-{product.pk}"' in html
     assert 'name="quantity"' in html and 'max="10"' in html
-    assert 'value="/products/some-page/?page=2"' in html  # comes back here
+    # Without JavaScript the redirect comes back here, to the product (its card or buy box).
+    assert f'value="/products/some-page/?page=2#product-{product.pk}"' in html
 
 
 def test_the_compact_add_to_cart_form_is_one_button(rf, product):
