@@ -6,12 +6,14 @@ import hashlib
 import io
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.core.cache import cache
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -22,6 +24,7 @@ from django.utils.crypto import constant_time_compare, get_random_string, salted
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
+from myecommerce.security_store import security_cache
 from myecommerce.tasks import email_dispatch
 
 from . import lockout
@@ -53,7 +56,14 @@ OTP_ERRORS = {
         "A code was sent less than a minute ago. Please wait %(seconds)s seconds before "
         "asking for another one."
     ),
+    "throttled_ip": _(
+        "Too many codes have been sent from your network in the last hour. Please try again "
+        "in %(minutes)s minutes."
+    ),
 }
+# Both mean "not now": callers that must not tell (password reset) ignore either.
+OTP_THROTTLES = {"throttled", "throttled_ip"}
+OTP_IP_WINDOW = timedelta(hours=1)
 
 EMAIL_SUBJECTS = {
     OneTimeCode.Purpose.SIGNUP: _("Your sign-up code"),
@@ -81,8 +91,9 @@ def _otp_send(*, to: str, code: str, purpose: str, username: str) -> None:
         "store_name": settings.STORE_NAME,
     }
     # Queued for the Celery worker, or sent here when there is no broker; never raises.
+    # A decoy (to="") goes the same way addressed to nobody, which the mail backend drops.
     email_dispatch(
-        to=[to],
+        to=[to] if to else [],
         subject=str(EMAIL_SUBJECTS[purpose]),
         text=render_to_string("accounts/email/one_time_code.txt", context),
         html=render_to_string("accounts/email/one_time_code.html", context),
@@ -90,44 +101,103 @@ def _otp_send(*, to: str, code: str, purpose: str, username: str) -> None:
     )
 
 
-@transaction.atomic
-def otp_issue(*, user: User, purpose: str, new_email: str = "") -> OneTimeCode:
-    """Create a code for `purpose` and e-mail it after commit.
+def _otp_throttle(*, user: User, purpose: str, to: str, client_ip: str | None, now) -> None:
+    """Refuse a code (ValidationError "throttled" / "throttled_ip") if one went out in the last
+    minute for this user and purpose, or to this address from another account, or if the client's
+    address has had ACCOUNTS_CODES_PER_IP_PER_HOUR codes in the last hour.
 
-    At most one code per user and purpose a minute (ValidationError code "throttled").
-    A new code replaces earlier ones: only the newest code of a purpose is accepted.
-    An e-mail change code goes to `new_email`, every other code to the user's address.
+    Counted from the codes themselves (database rows), where no cache eviction can lose them.
     """
-    # Lock the user row so two simultaneous requests cannot both pass the throttle.
-    User.objects.select_for_update().filter(pk=user.pk).exists()
-    now = timezone.now()
-    last = OneTimeCode.objects.filter(user=user, purpose=purpose).order_by("-created_at").first()
-    if last is not None and now - last.created_at < OTP_RESEND_INTERVAL:
+    recent = OneTimeCode.objects.filter(created_at__gt=now - OTP_RESEND_INTERVAL)
+    last = (
+        (recent.filter(user=user, purpose=purpose) | recent.filter(sent_to=to).exclude(user=user))
+        .order_by("-created_at")
+        .first()
+    )
+    if last is not None:
         wait = OTP_RESEND_INTERVAL - (now - last.created_at)
         raise ValidationError(
             OTP_ERRORS["throttled"],
             code="throttled",
             params={"seconds": max(1, int(wait.total_seconds()))},
         )
+    if not client_ip:
+        return
+    limit = settings.ACCOUNTS_CODES_PER_IP_PER_HOUR
+    window = OneTimeCode.objects.filter(client_ip=client_ip, created_at__gt=now - OTP_IP_WINDOW)
+    sent = list(window.order_by("-created_at").values_list("created_at", flat=True)[:limit])
+    if len(sent) >= limit:
+        wait = OTP_IP_WINDOW - (now - sent[-1])
+        raise ValidationError(
+            OTP_ERRORS["throttled_ip"],
+            code="throttled_ip",
+            params={"minutes": max(1, round(wait.total_seconds() / 60))},
+        )
+
+
+@transaction.atomic
+def otp_issue(
+    *, user: User, purpose: str, new_email: str = "", client_ip: str | None = None
+) -> OneTimeCode:
+    """Create a code for `purpose` and e-mail it after commit.
+
+    At most one code a minute per user and purpose, and per destination address whichever
+    account asks (ValidationError code "throttled"); at most ACCOUNTS_CODES_PER_IP_PER_HOUR
+    an hour per client address (code "throttled_ip").
+    A new code replaces earlier ones: only the newest code of a purpose is accepted.
+    An e-mail change code goes to `new_email`, every other code to the user's address.
+    """
+    # Lock the user row so two simultaneous requests cannot both pass the throttle.
+    User.objects.select_for_update().filter(pk=user.pk).exists()
+    now = timezone.now()
+    to = (new_email or user.email).strip().lower()
+    _otp_throttle(user=user, purpose=purpose, to=to, client_ip=client_ip, now=now)
     code = f"{secrets.randbelow(10**OTP_LENGTH):0{OTP_LENGTH}d}"
     otc = OneTimeCode.objects.create(
         user=user,
         purpose=purpose,
         code_hash=otp_hash(user_id=user.pk, purpose=purpose, code=code),
         new_email=new_email,
+        sent_to=to,
+        client_ip=client_ip or None,
         created_at=now,
         expires_at=now + OTP_LIFETIME,
     )
     transaction.on_commit(
         partial(
             _otp_send,
-            to=new_email or user.email,
+            to=to,
             code=code,
             purpose=purpose,
             username=user.username,
         )
     )
     return otc
+
+
+def _otp_decoy_issue(*, purpose: str) -> None:
+    """What otp_issue does for a real account, for nobody: a random code, its hash and a
+    rendered e-mail through email_dispatch after commit, with no recipient. A request about an
+    address without an account then costs what a real one costs, so timing cannot tell them apart.
+    """
+    code = f"{secrets.randbelow(10**OTP_LENGTH):0{OTP_LENGTH}d}"
+    otp_hash(user_id=0, purpose=purpose, code=code)
+    transaction.on_commit(partial(_otp_send, to="", code=code, purpose=purpose, username=""))
+
+
+def _otp_decoy_check(*, purpose: str, code: str) -> None:
+    """What _otp_check does for a wrong code, for nobody (no account has id 0): the same
+    hashes and the same queries, so a refusal for an unknown address takes as long."""
+    ghost = User(pk=0)
+    with transaction.atomic():
+        OneTimeCode.objects.select_for_update().filter(user=ghost, purpose=purpose).order_by(
+            "-created_at", "-pk"
+        ).first()
+        otp_hash(user_id=0, purpose=purpose, code=code)
+        OneTimeCode.objects.filter(user=ghost, purpose=purpose).update(attempts=F("attempts") + 1)
+        OneTimeCode.objects.filter(user=ghost, purpose=purpose).values("attempts").first()
+    live = OneTimeCode(user=ghost, purpose=purpose, expires_at=timezone.now() + OTP_LIFETIME)
+    _otp_explain_mismatch(user=ghost, purpose=purpose, code=code, latest=live)
 
 
 OTP_KEEP_AFTER_EXPIRY = timedelta(days=1)
@@ -231,8 +301,43 @@ def otp_verify(*, user: User | None, purpose: str, code: str) -> OneTimeCode:
 # ------------------------------------------------------------------------------
 # Sign-up and verification
 # ------------------------------------------------------------------------------
-def user_signup(*, username: str, email: str, password: str) -> User:
-    """Create an unverified customer and e-mail them a sign-up code."""
+def _signup_decoy_email(email: str) -> str:
+    """The reset decoy's record (see below) for a sign-up with a taken address: its own key."""
+    return f"signup:{email}"
+
+
+def _signup_taken_send(*, user: User) -> None:
+    context = {"username": user.username, "store_name": settings.STORE_NAME}
+    email_dispatch(
+        to=[user.email],
+        subject=str(_("Someone tried to sign up with your e-mail address")),
+        text=render_to_string("accounts/email/signup_taken.txt", context),
+        html=render_to_string("accounts/email/signup_taken.html", context),
+    )
+
+
+def user_signup(
+    *, username: str, email: str, password: str, client_ip: str | None = None
+) -> User | None:
+    """Create an unverified customer and e-mail them a sign-up code.
+
+    If an account already uses `email`, nothing is created and None is returned: the owner is
+    told by e-mail instead (at most once a minute), and the caller must answer exactly as for a
+    new account; the code page then refuses every code as a wrong one (the reset decoy). Both
+    paths hash the password and hand one e-mail to email_dispatch after commit, so neither the
+    answer nor its timing says whether the address has an account.
+    """
+    email = (email or "").strip().lower()
+    owner = User.objects.filter(email__iexact=email).first()
+    if owner is not None:
+        make_password(password)  # the work a new account's password costs
+        _reset_decoy_issue(email=_signup_decoy_email(email))
+        digest = hashlib.sha256(email.encode()).hexdigest()
+        if security_cache().add(
+            f"accounts:signup-taken:{digest}", 1, OTP_RESEND_INTERVAL.total_seconds()
+        ):
+            transaction.on_commit(partial(_signup_taken_send, user=owner))
+        return None
     with transaction.atomic():
         user = User(username=username, email=email, email_verified=False)
         user.set_password(password)
@@ -246,23 +351,56 @@ def user_signup(*, username: str, email: str, password: str) -> User:
             ) from None
         customers, _created = Group.objects.get_or_create(name=CUSTOMERS_GROUP)
         user.groups.add(customers)
-        otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
+        try:
+            otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP, client_ip=client_ip)
+        except ValidationError as error:
+            # The address or network had codes a moment ago: the account stands, and
+            # "Send a new code" works once the limit allows.
+            if error.code not in OTP_THROTTLES:
+                raise
     return user
 
 
-def user_verification_send(*, user: User) -> bool:
-    """Send a fresh sign-up code unless one went out in the last minute. True if sent."""
+def user_verification_send(*, user: User, client_ip: str | None = None) -> bool:
+    """Send a fresh sign-up code unless a send limit stops it. True if sent."""
     try:
-        otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
+        otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP, client_ip=client_ip)
     except ValidationError as error:
-        if error.code != "throttled":
+        if error.code not in OTP_THROTTLES:
             raise
         return False
     return True
 
 
-def user_verify_email(*, user: User, code: str) -> User:
-    """Check a sign-up code and mark the user's e-mail address verified."""
+def user_verification_resend(
+    *, user: User | None, email: str = "", client_ip: str | None = None
+) -> None:
+    """ "Send a new code" on the code page; ValidationError ("throttled"…) when it may not.
+
+    `user` is None after a sign-up with a taken `email` (see user_signup): the same answers,
+    with no code and no e-mail to anyone.
+    """
+    if user is None:
+        wait = _reset_decoy_issue(email=_signup_decoy_email(email))
+        if wait:
+            raise ValidationError(
+                OTP_ERRORS["throttled"], code="throttled", params={"seconds": wait}
+            )
+        _otp_decoy_issue(purpose=OneTimeCode.Purpose.SIGNUP)
+        return
+    otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP, client_ip=client_ip)
+
+
+def user_verify_email(*, user: User | None, code: str, email: str = "") -> User:
+    """Check a sign-up code and mark the user's e-mail address verified.
+
+    `user` is None after a sign-up with a taken `email`: every code is refused as a wrong
+    one would be (the decoy), after the same work.
+    """
+    if user is None:
+        _otp_decoy_check(purpose=OneTimeCode.Purpose.SIGNUP, code=code)
+        outcome = _reset_decoy_refusal(email=_signup_decoy_email(email))
+        raise ValidationError(OTP_ERRORS[outcome], code=outcome)
     otp_verify(user=user, purpose=OneTimeCode.Purpose.SIGNUP, code=code)
     user.email_verified = True
     user.save(update_fields=["email_verified"])
@@ -272,20 +410,22 @@ def user_verify_email(*, user: User, code: str) -> User:
 # ------------------------------------------------------------------------------
 # Passwords
 # ------------------------------------------------------------------------------
-def password_reset_request(*, email: str) -> User | None:
+def password_reset_request(*, email: str, client_ip: str | None = None) -> User | None:
     """E-mail a reset code if an active account uses `email`. Returns that user or None.
 
     Callers must answer the same way in both cases, so nobody learns which addresses exist.
-    A throttled request is silently ignored for the same reason.
+    A throttled request is silently ignored for the same reason, and an unknown address gets
+    a decoy that costs what a real code costs (a hash, a rendered e-mail through the queue).
     """
     user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
     if user is None:
-        _reset_decoy_issue(email=email)
+        if not _reset_decoy_issue(email=email):
+            _otp_decoy_issue(purpose=OneTimeCode.Purpose.RESET)
         return None
     try:
-        otp_issue(user=user, purpose=OneTimeCode.Purpose.RESET)
+        otp_issue(user=user, purpose=OneTimeCode.Purpose.RESET, client_ip=client_ip)
     except ValidationError as error:
-        if error.code != "throttled":
+        if error.code not in OTP_THROTTLES:
             raise
     return user
 
@@ -299,10 +439,11 @@ def user_password_set(*, user: User, password: str) -> User:
 
 
 # A reset asked for an address no active account uses gets a *decoy*: no code and no e-mail,
-# but a record in the cache (shared by every server) of when it was "sent" and how many codes
-# were tried, so its refusals are exactly a real account's for a wrong code: "not right" four
-# times, then "too many wrong tries", "expired" after the code's lifetime, replaced at most
-# once a minute. Otherwise the answers would tell which addresses have an account.
+# but a record in the security store (shared by every server, never evicted) of when it was
+# "sent" and how many codes were tried, so its refusals are exactly a real account's for a
+# wrong code: "not right" four times, then "too many wrong tries", "expired" after the code's
+# lifetime, replaced at most once a minute. Otherwise the answers would tell which addresses
+# have an account.
 RESET_DECOY_TIMEOUT = OTP_KEEP_AFTER_EXPIRY + OTP_LIFETIME
 
 
@@ -311,19 +452,22 @@ def _reset_decoy_key(email: str) -> str:
     return f"accounts:reset-decoy:{digest}"
 
 
-def _reset_decoy_issue(*, email: str) -> None:
+def _reset_decoy_issue(*, email: str) -> int:
+    """Record a decoy "code"; 0, or the seconds to wait when one was "sent" a moment ago."""
     key = _reset_decoy_key(email)
     now = timezone.now().timestamp()
-    decoy = cache.get(key)
+    decoy = security_cache().get(key)
     if decoy is not None and now - decoy["sent_at"] < OTP_RESEND_INTERVAL.total_seconds():
-        return  # as otp_issue's throttle: the earlier "code" stands
-    cache.set(key, {"sent_at": now, "attempts": 0}, RESET_DECOY_TIMEOUT.total_seconds())
+        # as otp_issue's throttle: the earlier "code" stands
+        return max(1, int(OTP_RESEND_INTERVAL.total_seconds() - (now - decoy["sent_at"])))
+    security_cache().set(key, {"sent_at": now, "attempts": 0}, RESET_DECOY_TIMEOUT.total_seconds())
+    return 0
 
 
 def _reset_decoy_refusal(*, email: str) -> str:
     """The outcome a wrong code would have had (see _otp_check), counting this try."""
     key = _reset_decoy_key(email)
-    decoy = cache.get(key)
+    decoy = security_cache().get(key)
     if decoy is None:
         return "no_code"
     if decoy["attempts"] >= OTP_MAX_ATTEMPTS:
@@ -332,7 +476,7 @@ def _reset_decoy_refusal(*, email: str) -> str:
     if expired:
         return "expired"
     decoy["attempts"] += 1
-    cache.set(key, decoy, RESET_DECOY_TIMEOUT.total_seconds())
+    security_cache().set(key, decoy, RESET_DECOY_TIMEOUT.total_seconds())
     return "too_many_attempts" if decoy["attempts"] >= OTP_MAX_ATTEMPTS else "invalid"
 
 
@@ -343,6 +487,7 @@ def password_reset_confirm(*, user: User | None, code: str, password: str, email
     for a real account would be (see the decoy above).
     """
     if user is None:
+        _otp_decoy_check(purpose=OneTimeCode.Purpose.RESET, code=code)
         outcome = _reset_decoy_refusal(email=email)
         raise ValidationError(OTP_ERRORS[outcome], code=outcome)
     otp_verify(user=user, purpose=OneTimeCode.Purpose.RESET, code=code)
@@ -420,27 +565,135 @@ def user_profile_update(*, user: User, data: dict, avatar=None, avatar_clear: bo
     return user
 
 
-def email_change_request(*, user: User, new_email: str) -> OneTimeCode:
-    """E-mail a code to `new_email`; the address changes once it is entered."""
+def email_change_request(
+    *, user: User, new_email: str, client_ip: str | None = None
+) -> OneTimeCode:
+    """E-mail a code to `new_email`; the address changes once it is entered.
+
+    The caller must have checked the current password first (ProfileForm): a signed-in session
+    alone must not be enough to move the account to another address.
+    """
     new_email = new_email.strip().lower()
     if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
         raise ValidationError(_("Another account already uses that address."), code="taken")
-    return otp_issue(user=user, purpose=OneTimeCode.Purpose.EMAIL_CHANGE, new_email=new_email)
+    return otp_issue(
+        user=user,
+        purpose=OneTimeCode.Purpose.EMAIL_CHANGE,
+        new_email=new_email,
+        client_ip=client_ip,
+    )
 
 
-def email_change_confirm(*, user: User, code: str) -> User:
-    """Check an e-mail change code and switch the user to the new, verified address."""
+EMAIL_UNDO_SALT = "accounts.email_change_undo"
+EMAIL_UNDO_ERRORS = {
+    "invalid": _("This link is not valid. Copy the whole link from the e-mail."),
+    "expired": _("This link has expired: it works for %(days)s days after the change."),
+    "undone": _("This change has already been undone."),
+    "taken": _("Another account now uses %(email)s, so it cannot be put back. Please contact us."),
+}
+
+
+def _email_changed_send(*, user: User, old_email: str, undo_url: str) -> None:
+    context = {
+        "username": user.username,
+        "old_email": old_email,
+        "new_email": user.email,
+        "undo_url": undo_url,
+        "days": settings.EMAIL_CHANGE_UNDO_DAYS,
+        "store_name": settings.STORE_NAME,
+    }
+    email_dispatch(
+        to=[old_email],
+        subject=str(_("Your e-mail address was changed")),
+        text=render_to_string("accounts/email/email_changed.txt", context),
+        html=render_to_string("accounts/email/email_changed.html", context),
+    )
+
+
+def email_change_confirm(*, user: User, code: str, undo_url: Callable[[str], str]) -> User:
+    """Check an e-mail change code and switch the user to the new, verified address.
+
+    Every session of the user ends (session_epoch; the caller keeps its own with
+    update_session_auth_hash), and the old address is told, with a link that undoes the
+    change for EMAIL_CHANGE_UNDO_DAYS: `undo_url(token)` makes that link.
+    """
     otc = otp_verify(user=user, purpose=OneTimeCode.Purpose.EMAIL_CHANGE, code=code)
     taken = ValidationError(_("Another account already uses that address."), code="taken")
     if User.objects.filter(email__iexact=otc.new_email).exclude(pk=user.pk).exists():
         raise taken
+    old_email = user.email
     user.email = otc.new_email
     user.email_verified = True
+    user.session_epoch = F("session_epoch") + 1
     try:
         with transaction.atomic():
-            user.save(update_fields=["email", "email_verified"])
+            user.save(update_fields=["email", "email_verified", "session_epoch"])
+            token = signing.dumps(
+                {"u": user.pk, "old": old_email, "new": otc.new_email}, salt=EMAIL_UNDO_SALT
+            )
+            transaction.on_commit(
+                partial(
+                    _email_changed_send, user=user, old_email=old_email, undo_url=undo_url(token)
+                )
+            )
     except IntegrityError:
+        user.email = old_email
         raise taken from None
+    finally:
+        user.refresh_from_db(fields=["email", "email_verified", "session_epoch"])
+    return user
+
+
+def email_change_undo_check(*, token: str) -> tuple[User, str]:
+    """The account and old address a valid undo link names; ValidationError saying why not."""
+    max_age = timedelta(days=settings.EMAIL_CHANGE_UNDO_DAYS)
+    try:
+        data = signing.loads(token or "", salt=EMAIL_UNDO_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise ValidationError(
+            EMAIL_UNDO_ERRORS["expired"],
+            code="expired",
+            params={"days": settings.EMAIL_CHANGE_UNDO_DAYS},
+        ) from None
+    except signing.BadSignature:
+        raise ValidationError(EMAIL_UNDO_ERRORS["invalid"], code="invalid") from None
+    user = User.objects.filter(pk=data.get("u")).first()
+    old_email = str(data.get("old", ""))
+    if user is None or not old_email:
+        raise ValidationError(EMAIL_UNDO_ERRORS["invalid"], code="invalid")
+    if user.email == old_email:
+        raise ValidationError(EMAIL_UNDO_ERRORS["undone"], code="undone")
+    if User.objects.filter(email__iexact=old_email).exclude(pk=user.pk).exists():
+        raise ValidationError(EMAIL_UNDO_ERRORS["taken"], code="taken", params={"email": old_email})
+    return user, old_email
+
+
+def email_change_undo(*, token: str, client_ip: str | None = None) -> User:
+    """Undo an e-mail change from the link sent to the old address: the old address is back,
+    every session ends, the password no longer works and a reset code goes to that address
+    (whoever changed the address may know the password)."""
+    user, old_email = email_change_undo_check(token=token)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).exists()
+        user.email = old_email
+        user.email_verified = True
+        user.set_unusable_password()
+        user.session_epoch = F("session_epoch") + 1
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["email", "email_verified", "password", "session_epoch"])
+        except IntegrityError:
+            raise ValidationError(
+                EMAIL_UNDO_ERRORS["taken"], code="taken", params={"email": old_email}
+            ) from None
+        # A change still waiting for its code must not go through after this.
+        OneTimeCode.objects.filter(
+            user=user, purpose=OneTimeCode.Purpose.EMAIL_CHANGE, used_at__isnull=True
+        ).update(used_at=timezone.now())
+    user.refresh_from_db()
+    logger.info("User %s undid an e-mail change", user.pk)
+    lockout.forget_failures(username=user.username)
+    password_reset_request(email=old_email, client_ip=client_ip)
     return user
 
 
@@ -482,16 +735,21 @@ DEMO_SHOPPER = {"username": "shopper", "email": "shopper@example.com", "password
 
 @transaction.atomic
 def demo_users_ensure() -> tuple[User, User]:
-    """Create (or reset) the demo superuser and demo shopper. Idempotent."""
-    admin, _created = User.objects.get_or_create(
+    """Create the demo superuser and demo shopper when missing. Idempotent.
+
+    Existing demo users are left as they are: `make run` calls this every time, and must not
+    undo a password (or anything else) the developer has changed since.
+    """
+    admin, created = User.objects.get_or_create(
         username=DEMO_ADMIN["username"], defaults={"email": DEMO_ADMIN["email"]}
     )
-    admin.is_staff = admin.is_superuser = admin.is_active = True
-    admin.email_verified = True
-    admin.set_password(DEMO_ADMIN["password"])
-    admin.save()
+    if created:
+        admin.is_staff = admin.is_superuser = admin.is_active = True
+        admin.email_verified = True
+        admin.set_password(DEMO_ADMIN["password"])
+        admin.save()
 
-    shopper, _created = User.objects.get_or_create(
+    shopper, created = User.objects.get_or_create(
         username=DEMO_SHOPPER["username"],
         defaults={
             "email": DEMO_SHOPPER["email"],
@@ -503,9 +761,10 @@ def demo_users_ensure() -> tuple[User, User]:
             "country": "US",
         },
     )
-    shopper.is_active = shopper.email_verified = True
-    shopper.set_password(DEMO_SHOPPER["password"])
-    shopper.save()
-    customers, _created = Group.objects.get_or_create(name=CUSTOMERS_GROUP)
-    shopper.groups.add(customers)
+    if created:
+        shopper.is_active = shopper.email_verified = True
+        shopper.set_password(DEMO_SHOPPER["password"])
+        shopper.save()
+        customers, _created = Group.objects.get_or_create(name=CUSTOMERS_GROUP)
+        shopper.groups.add(customers)
     return admin, shopper

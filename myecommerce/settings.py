@@ -477,7 +477,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    # runserver's request lines ("GET / HTTP/1.1" 200) while developing, with Django's own
+    # handler and format; in production gunicorn writes the access log, so only warnings.
+    "loggers": {} if DEBUG else {"django.server": {"level": "WARNING"}},
 }
 
 # ------------------------------------------------------------------------------

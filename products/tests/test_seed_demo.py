@@ -17,6 +17,28 @@ def test_seed_demo_is_idempotent_and_creates_the_admin(settings):
 
 
 @pytest.mark.django_db
+def test_seed_demo_again_keeps_passwords_the_demo_users_changed(settings, client):
+    """`make run` seeds every time: a password changed since must survive it."""
+    settings.DEBUG = True
+    call_command("seed_demo")
+    for username in ("admin", "shopper"):
+        user = User.objects.get(username=username)
+        user.set_password(f"{username}-own-Passw0rd")
+        user.save()
+
+    call_command("seed_demo")
+
+    for username, demo_password in (("admin", "123@456"), ("shopper", "shopper-demo-1")):
+        user = User.objects.get(username=username)
+        assert user.check_password(f"{username}-own-Passw0rd"), username
+        assert not user.check_password(demo_password), username
+    signed_in = client.post(
+        "/admin/login/?next=/admin/", {"username": "admin", "password": "admin-own-Passw0rd"}
+    )
+    assert signed_in.status_code == 302 and client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_seed_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--force"):

@@ -8,7 +8,8 @@ from products.services import demo_catalogue_ensure
 class Command(BaseCommand):
     help = (
         "Load demo data: the superuser admin / 123@456, a demo shopper, categories and products. "
-        "Safe to run again. Refuses to run with DEBUG=False unless --force is given."
+        "Safe to run again: demo users are created only when missing, so changed passwords stay. "
+        "Refuses to run with DEBUG=False unless --force is given."
     )
 
     def add_arguments(self, parser):
