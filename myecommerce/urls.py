@@ -1,5 +1,6 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,6 +9,9 @@ from . import views
 admin.site.site_header = "myecommerce admin"
 admin.site.site_title = "myecommerce admin"
 admin.site.index_title = "Dashboard"
+
+# A busy or absent service answers 503 with Retry-After, even when middleware hit it.
+handler500 = "myecommerce.views.server_error"
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
@@ -19,6 +23,9 @@ urlpatterns = [
     path("", include("products.urls")),
 ]
 
-if settings.DEBUG:
-    # Uploaded media is served by Django only while developing; production serves it elsewhere.
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if not urlsplit(settings.MEDIA_URL).netloc:
+    # Uploads kept in MEDIA_ROOT (no bucket) are served by the shop itself, in development and
+    # production alike: images only (views.media); nginx may serve them first (README).
+    urlpatterns.append(
+        path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", views.media, name="media")
+    )

@@ -51,6 +51,8 @@ OBJECT_URLS = {
     "orders:cancel": "user",
     "products:detail": "public",
     "products:category": "public",
+    # Uploads in MEDIA_ROOT: images only, anybody (as from a public bucket); test_media.py.
+    "media": "public",
 }
 # Pages for signed-in users only, without a parameter: they are "their own" by definition.
 SIGNED_IN_PAGES = [
@@ -239,6 +241,7 @@ STATE_CHANGING_POSTS = [
     ("accounts:password-change", {"old_password": DEFAULT_PASSWORD}),
     ("accounts:profile", {"username": "renamed", "email": "owner@example.com"}),
     ("accounts:email-verify", {"code": "123456"}),
+    ("accounts:email-undo", {"token": "x"}),
     ("accounts:verify", {"code": "123456"}),
     ("accounts:verify-resend", {}),
     ("accounts:password-reset-confirm", {"code": "123456"}),
