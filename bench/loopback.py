@@ -24,7 +24,16 @@ BIN = Path(PYTHON).parent
 HOST = "127.0.0.1"  # every server listens here, every request goes here
 
 # Variables of the developer's shell that could point the shop at other services.
-FOREIGN_ENV = ("DATABASE_", "CACHE_", "CELERY_", "AWS_", "EMAIL_", "AXES_", "GUNICORN_BIND")
+FOREIGN_ENV = (
+    "DATABASE_",
+    "CACHE_",
+    "SECURITY_CACHE_",
+    "CELERY_",
+    "AWS_",
+    "EMAIL_",
+    "AXES_",
+    "GUNICORN_BIND",
+)
 
 
 class SetupError(Exception):
@@ -91,6 +100,8 @@ def shop_env(
         SECRET_KEY=secret_key,
         DATABASE_URL=database_url,
         CACHE_URL=cache_url,
+        # Lock-out counters in the run's own Redis database too, emptied with it.
+        SECURITY_CACHE_URL=cache_url,
         EMAIL_URL="dummymail://",
         ALLOWED_HOSTS=HOST,
         # Plain HTTP on loopback: no HTTPS redirect or secure-only cookies.

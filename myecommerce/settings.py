@@ -139,12 +139,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ------------------------------------------------------------------------------
 # Cache and sessions
 # ------------------------------------------------------------------------------
-# locmem (the default) is per process: fine for one developer, wrong for several servers.
+# The default keeps the cache in files under var/cache/ beside the code, shared by every
+# process on this machine (runserver, `manage.py shell`, gunicorn's workers, a Celery worker):
+# a change made by one is seen by all at once. Several app servers need redis://; a per-process
+# locmemcache:// would serve stale pages after another process's change (check --deploy
+# warns about both in production: myecommerce.W001).
 # redis:// and rediss:// always mean django-redis (django-environ would quietly pick Django's
 # own backend were django-redis missing). IGNORE_EXCEPTIONS keeps the shop up while Redis is
 # away: sessions come from the database (cached_db), pages are built uncached, and each
 # miss is logged. Lock-out counters use their own alias below, which does not ignore errors.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+DEFAULT_CACHE_DIR = BASE_DIR / "var" / "cache"
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{DEFAULT_CACHE_DIR}")}
 CACHE_ON_REDIS = CACHES["default"]["BACKEND"] in {
     "django_redis.cache.RedisCache",
     "django.core.cache.backends.redis.RedisCache",

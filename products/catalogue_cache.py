@@ -303,6 +303,10 @@ class CataloguePageCacheMixin:
 
     page_cache_params: frozenset[str] = frozenset()
 
+    def page_may_be_stored(self) -> bool:
+        """Whether the page just built may be stored (a view refuses pages showing errors)."""
+        return True
+
     def dispatch(self, request, *args, **kwargs):
         if not page_cache_applies(request) or not query_is_cacheable(
             request, self.page_cache_params
@@ -317,7 +321,9 @@ class CataloguePageCacheMixin:
         if stored is not None and stored.get("version") == version:
             return page_cache_mark(page_from_cache(request, stored), "hit")
         response = page_cache_mark(super().dispatch(request, *args, **kwargs), "miss")
-        if getattr(response, "is_rendered", True):
+        if not self.page_may_be_stored():
+            response[CACHE_STATUS_HEADER] = "bypass"
+        elif getattr(response, "is_rendered", True):
             _store(request, key, version, response)
         else:  # a TemplateResponse: store it once it is rendered
             response.add_post_render_callback(

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.views.generic import DetailView, ListView, TemplateView
 
 from .catalogue_cache import CataloguePageCacheMixin, CataloguePaginator
@@ -59,7 +59,18 @@ class ProductListView(CatalogueAccessMixin, CataloguePageCacheMixin, ListView):
 
     def get(self, request, *args, **kwargs):
         self.tree = category_tree()  # one cache read per request
-        return super().get(request, *args, **kwargs)
+        self.canonical_url = None
+        response = super().get(request, *args, **kwargs)  # not rendered yet
+        if self.canonical_url is not None:
+            # `page=abc` or `page=99999` is not a page of its own (nor a new entry in the
+            # page cache): the visitor goes to the URL of the page they get.
+            return HttpResponseRedirect(self.canonical_url)
+        return response
+
+    def page_may_be_stored(self) -> bool:
+        # A page showing filter errors is built each time: every distinct wrong value would
+        # otherwise be one more stored page.
+        return not self.form.errors
 
     def get_queryset(self):
         self.form = self.get_form()
@@ -78,7 +89,7 @@ class ProductListView(CatalogueAccessMixin, CataloguePageCacheMixin, ListView):
         )
 
     def paginate_queryset(self, queryset, page_size):
-        """`page=abc` gives the first page and `page=99999` the last, instead of an error.
+        """`page=abc` redirects to the first page and `page=99999` to the last (see `get`).
 
         A search that matches nothing is tried again forgiving typos, where the database can.
         """
@@ -88,7 +99,22 @@ class ProductListView(CatalogueAccessMixin, CataloguePageCacheMixin, ListView):
             self.fuzzy = True
             queryset = product_list_filtered(**self.filters, fuzzy=True)
             paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        raw = self.request.GET.get(self.page_kwarg)
+        if raw is None or not (raw.isascii() and raw.isdigit()):
+            number = 1  # abc, -1, 1.5
+        elif len(raw) > 12:
+            number = paginator.num_pages  # beyond any catalogue
+        else:
+            number = max(int(raw), 1)
+        page = paginator.get_page(number)  # past the end: the last page
+        # Any other spelling than the page's own number (02, 0, abc) redirects to it.
+        if raw is not None and raw != str(page.number):
+            query = self.request.GET.copy()
+            if page.number == 1:
+                query.pop(self.page_kwarg)
+            else:
+                query[self.page_kwarg] = str(page.number)
+            self.canonical_url = self.request.path + (f"?{query.urlencode()}" if query else "")
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
@@ -109,6 +135,9 @@ class ProductListView(CatalogueAccessMixin, CataloguePageCacheMixin, ListView):
             current_category_id=current_id,
             breadcrumb=breadcrumb,
             querystring=self.form.querystring(),
+            canonical_link=self.request.build_absolute_uri(
+                f"{self.request.path}?{self.form.canonical_querystring(page=page.number)}"
+            ).rstrip("?"),
             search=self.filters["q"],
             fuzzy=self.fuzzy,
             page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),

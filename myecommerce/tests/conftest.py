@@ -55,8 +55,45 @@ def redis_database(url: str):
         client.close()
 
 
+@contextlib.contextmanager
+def redis_server(*options: str):
+    """A redis-server of our own on a free loopback port (e.g. with a small maxmemory and an
+    eviction policy), stopped afterwards; yields its URL (database 0). Skipped, or failed under
+    REQUIRE_SERVICES=1, when redis-server is not installed."""
+    import shutil
+    import time
+
+    import redis
+
+    executable = shutil.which("redis-server")
+    if executable is None:
+        service_missing("redis-server is not installed")
+    port = free_port(8400, 8499)
+    process = subprocess.Popen(  # noqa: S603 - a fixed program with our own arguments
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server on port {port} did not start")
+        client.close()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 # The shell's variables that would change what the settings make of the environment.
-SETTINGS_ENV = ("CACHE_", "AXES_", "AWS_", "CELERY_", "DEBUG", "SECRET_KEY")
+SETTINGS_ENV = ("CACHE_", "SECURITY_CACHE_", "AXES_", "AWS_", "CELERY_", "DEBUG", "SECRET_KEY")
 
 
 def settings_json(code: str, **env: str):

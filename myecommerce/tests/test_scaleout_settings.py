@@ -72,12 +72,30 @@ def test_a_redis_cache_url_means_django_redis_with_timeouts_and_a_key_prefix():
         "SOCKET_TIMEOUT": 1.0,
         "IGNORE_EXCEPTIONS": True,
     }
-    # Lock-out counters: shared in Redis, on an alias that never hides a Redis failure.
+    # Lock-out counters: shared in Redis, on an alias that never hides a Redis failure, in
+    # another database than the pages (by default: the same server, database number + 8).
     assert s["axes_handler"] == "axes.handlers.cache.AxesCacheHandler"
-    assert s["axes_cache"] == "axes"
-    axes = s["caches"]["axes"]
-    assert axes["LOCATION"] == default["LOCATION"] and axes["KEY_PREFIX"] == "myecommerce"
-    assert axes["OPTIONS"]["IGNORE_EXCEPTIONS"] is False
+    assert s["axes_cache"] == "security"
+    security = s["caches"]["security"]
+    assert security["BACKEND"] == "django_redis.cache.RedisCache"
+    assert security["LOCATION"] == "redis://127.0.0.1:6379/9"
+    assert security["KEY_PREFIX"] == "myecommerce"
+    assert security["OPTIONS"]["IGNORE_EXCEPTIONS"] is False
+
+
+def test_security_cache_url_puts_lock_outs_on_their_own_redis():
+    s = _settings(
+        CACHE_URL="redis://cache.internal:6379/0",
+        SECURITY_CACHE_URL="redis://security.internal:6379/0",
+    )
+    assert s["caches"]["default"]["LOCATION"] == "redis://cache.internal:6379/0"
+    security = s["caches"]["security"]
+    assert security["LOCATION"] == "redis://security.internal:6379/0"
+    assert security["OPTIONS"]["IGNORE_EXCEPTIONS"] is False
+    assert (s["axes_handler"], s["axes_cache"]) == (
+        "axes.handlers.cache.AxesCacheHandler",
+        "security",
+    )
 
 
 def test_cache_options_can_be_changed_by_environment():
@@ -180,9 +198,13 @@ def redis_cache(settings):
     common = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
     settings.CACHES = {
         "default": {**common, "KEY_PREFIX": "t", "OPTIONS": {**options, "IGNORE_EXCEPTIONS": True}},
-        "axes": {**common, "KEY_PREFIX": "t", "OPTIONS": {**options, "IGNORE_EXCEPTIONS": False}},
+        "security": {
+            **common,
+            "KEY_PREFIX": "t",
+            "OPTIONS": {**options, "IGNORE_EXCEPTIONS": False},
+        },
     }
-    settings.AXES_CACHE = "axes"
+    settings.AXES_CACHE = "security"
     settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # after CACHES: built on it
     with redis_database(REDIS_URL) as client:
         yield client
@@ -234,7 +256,7 @@ def test_five_failures_lock_an_account_on_every_server_through_redis(redis_cache
 
     assert not AccessAttempt.objects.exists()  # nothing in the database
     assert any(key.startswith(b"t:1:axes-") for key in redis_cache.keys("*"))
-    assert caches["axes"].get("nothing-here", "x") == "x"
+    assert caches["security"].get("nothing-here", "x") == "x"
 
     # forget_failures (a password reset) clears the account in Redis too.
     assert lockout.forget_failures(username="Alice") >= 1
@@ -314,7 +336,10 @@ def test_a_redis_outage_leaves_the_catalogue_sessions_and_carts_working(settings
     dead = f"redis://127.0.0.1:{free_port(8300, 8399)}/0"
     options = {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True}
     backend = "django_redis.cache.RedisCache"
-    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": dead, "OPTIONS": options}}
+    settings.CACHES = {
+        "default": {"BACKEND": backend, "LOCATION": dead, "OPTIONS": options},
+        "security": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
     product = ProductFactory(name="Kettle", stock=5)
     client = Client()
     assert client.get(reverse("products:home")).status_code == HTTPStatus.OK
@@ -347,9 +372,9 @@ def redis_down(settings):
     common = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": dead}
     settings.CACHES = {
         "default": {**common, "OPTIONS": {**options, "IGNORE_EXCEPTIONS": True}},
-        "axes": {**common, "OPTIONS": {**options, "IGNORE_EXCEPTIONS": False}},
+        "security": {**common, "OPTIONS": {**options, "IGNORE_EXCEPTIONS": False}},
     }
-    settings.AXES_CACHE = "axes"
+    settings.AXES_CACHE = "security"
     settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 
 

@@ -287,19 +287,74 @@ def test_no_token_of_the_first_visitor_is_stored(kettle):
 @pytest.mark.parametrize(
     "query, expected",
     [
-        ("?page=abc", "Copper kettle"),
-        ("?page=99999", "Copper kettle"),
         ("?min_price=abc", "Enter a price such as 10 or 9.99."),
         ("?sort=nonsense", "Choose one of the listed orders."),
         ("?category=nowhere", "There is no such category."),
     ],
 )
-def test_bad_parameters_still_answer_200_with_the_same_page_twice(kettle, query, expected):
+def test_bad_filters_answer_200_with_the_error_and_are_never_stored(kettle, query, expected):
+    from django.core.cache import cache
+
+    guest_get(LIST_URL)  # the catalogue version and the plain list are stored
+    stored = len(cache._cache)
     first, second = guest_get(LIST_URL + query), guest_get(LIST_URL + query)
     assert first.status_code == second.status_code == HTTPStatus.OK
-    assert status(second) == "hit"
+    assert status(first) == status(second) == "bypass"
     assert expected in first.text
     assert expected in second.text
+    # Each distinct wrong value would otherwise be one more page in the cache.
+    assert len(cache._cache) <= stored + 2  # at most the count and ids of the filtered list
+
+
+def _stored_pages() -> int:
+    from django.core.cache import cache
+
+    return sum(":products:page:" in key for key in cache._cache)
+
+
+@pytest.mark.parametrize(
+    "query, target",
+    [
+        ("?page=abc", LIST_URL),
+        ("?page=0", LIST_URL),
+        ("?page=-1", LIST_URL),
+        ("?page=1.5", LIST_URL),
+        ("?page=02", LIST_URL + "?page=2"),
+        ("?page=999", LIST_URL + "?page=2"),
+        ("?page=999999999999999999999", LIST_URL + "?page=2"),
+        ("?page=" + "9" * 5000, LIST_URL + "?page=2"),
+        ("?q=mug&page=abc", LIST_URL + "?q=mug"),
+        ("?q=mug&page=77", LIST_URL + "?q=mug&page=2"),
+    ],
+)
+def test_an_invalid_or_out_of_range_page_redirects_and_stores_no_page(settings, query, target):
+    settings.PRODUCTS_PER_PAGE = 24
+    for n in range(30):
+        ProductFactory(name=f"Mug {n:02d}")
+    guest_get(LIST_URL)
+    guest_get(LIST_URL + "?q=mug")
+    before = _stored_pages()
+    assert before == 2
+
+    for _ in range(3):
+        response = guest_get(LIST_URL + query)
+        assert response.status_code == HTTPStatus.FOUND
+        assert response["Location"] == target
+    assert _stored_pages() == before  # no new entry for a page that is not one
+
+    landed = guest_get(target)
+    assert landed.status_code == HTTPStatus.OK
+    assert "Mug" in landed.text
+
+
+def test_a_hundred_made_up_page_numbers_store_nothing(kettle):
+    """The attack behind issue 16.1: random `page=` values each stored a ~40 KB page."""
+    guest_get(LIST_URL)
+    before = _stored_pages()
+    for n in range(100):
+        assert guest_get(f"{LIST_URL}?page=x{n}").status_code == HTTPStatus.FOUND
+        assert guest_get(f"{LIST_URL}?page={n + 2}").status_code == HTTPStatus.FOUND
+    assert _stored_pages() == before
 
 
 # ------------------------------------------------------------------------------
