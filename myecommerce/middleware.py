@@ -4,13 +4,20 @@ The cache itself survives a Redis outage (CACHE_IGNORE_EXCEPTIONS), but the sign
 counters deliberately do not: their cache alias raises, so an outage cannot lift a lock-out.
 Sign-in (the shop's and the admin's) then fails with a Redis error; this middleware turns it
 into a clear 503 page with Retry-After instead of the generic 500 page.
+
+The embedded database (SQLite) is busy when another process holds its write lock for longer
+than the busy timeout: that too is "try again in a moment", never the 500 page. Errors raised
+outside a view (a session saved by middleware) reach `myecommerce.views.server_error`
+(handler500), which answers the same way.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.shortcuts import render
+from django.db import OperationalError
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +43,26 @@ def _service_errors() -> tuple[type[BaseException], ...]:
 
 # What a shared service that is away raises (Redis, through django-redis or directly).
 SHARED_SERVICE_ERRORS = _service_errors()
+# SQLite's words for a lock it waited for in vain (sqlite3 has no error code in Python 3.11).
+SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked")
+
+
+def service_unavailable(exception: BaseException | None) -> bool:
+    """Whether `exception` means "a service is away or busy, try again", not a bug."""
+    if SHARED_SERVICE_ERRORS and isinstance(exception, SHARED_SERVICE_ERRORS):
+        return True
+    return isinstance(exception, OperationalError) and str(exception) in SQLITE_BUSY_MESSAGES
+
+
+def service_unavailable_response() -> HttpResponse:
+    """The 503 page with Retry-After. Rendered without the request: its context processors
+    (cart, categories) would need the very service that is away."""
+    response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class ServiceUnavailableMiddleware:
-    errors = SHARED_SERVICE_ERRORS
-
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -48,9 +70,7 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not self.errors or not isinstance(exception, self.errors):
+        if not service_unavailable(exception):
             return None
         logger.error("Shared service unavailable on %s: %r", request.path, exception)
-        response = render(request, "503.html", status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return service_unavailable_response()

@@ -9,8 +9,8 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModi
 from django.shortcuts import render
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views import defaults
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from django.views.static import was_modified_since
 

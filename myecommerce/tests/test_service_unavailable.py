@@ -1,0 +1,48 @@
+"""A busy or absent service answers 503 with Retry-After, wherever it is hit; bugs stay 500."""
+
+from http import HTTPStatus
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.urls import reverse
+
+from products.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+LOCKED = OperationalError("database is locked")
+
+
+@pytest.fixture
+def page_client(client):
+    client.raise_request_exception = False  # answer as a server would: through handler500
+    return client
+
+
+def test_a_locked_database_in_a_view_answers_503_with_retry_after(page_client):
+    product = ProductFactory(stock=3)
+    with mock.patch("carts.views.cart_add_product", side_effect=LOCKED):
+        response = page_client.post(reverse("carts:add", args=[product.pk]), {"quantity": "1"})
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "30"
+    assert "Unavailable for a moment" in response.content.decode()
+
+
+def test_a_locked_database_while_middleware_saves_the_session_answers_503(page_client):
+    product = ProductFactory(stock=3)
+    with mock.patch(
+        "django.contrib.sessions.backends.cached_db.SessionStore.save", side_effect=LOCKED
+    ):
+        response = page_client.post(reverse("carts:add", args=[product.pk]), {"quantity": "1"})
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "30"
+
+
+def test_any_other_database_error_is_still_the_500_page(page_client):
+    product = ProductFactory(stock=3)
+    broken = OperationalError("no such table: carts_cart")
+    with mock.patch("carts.views.cart_add_product", side_effect=broken):
+        response = page_client.post(reverse("carts:add", args=[product.pk]), {"quantity": "1"})
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert "Retry-After" not in response
