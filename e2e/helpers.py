@@ -104,8 +104,9 @@ def shot(page: Page, name: str) -> None:
 
 
 def expect_message(page: Page, text: str) -> None:
-    """A flashed success/info/error message says `text`."""
-    expect(page.locator(".messages [role=alert]").filter(has_text=text)).to_be_visible()
+    """A success/info/error message says `text`: flashed by the server, or written into the
+    live region by static/js/quick-actions.js."""
+    expect(page.locator(".messages .alert").filter(has_text=text)).to_be_visible()
 
 
 def cart_count(page: Page):

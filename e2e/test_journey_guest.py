@@ -59,7 +59,7 @@ def test_guest_searches_filters_fills_and_edits_a_cart(page):
     # Two of them into the cart.
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add to cart").click()
-    expect_message(page, "Added Brass desk lamp to your cart (2 in your cart).")
+    expect_message(page, "Added Brass desk lamp to your cart. Cart: 2 items.")
     expect(cart_count(page)).to_have_text("2")
 
     # And a kettle, straight from the list.

@@ -70,3 +70,18 @@ def test_no_page_scrolls_sideways_on_a_tablet(open_shop_page):
             wide[name] = overflow
         page.context.close()
     assert wide == {}
+
+
+def test_the_search_box_is_in_sight_on_a_phone_without_opening_the_menu(open_shop_page):
+    page = open_shop_page("home", viewport=MOBILE)
+    expect(page.locator("#main-nav")).to_be_hidden()  # the menu stays closed
+    search = navbar(page).get_by_role("searchbox", name="Search products")
+    expect(search).to_be_visible()
+    expect(search).to_be_in_viewport()
+    # A usable width: the search row spans the phone's width, not a squeezed box.
+    assert search.bounding_box()["width"] > 200
+    assert sideways_overflow(page) == 0
+    search.fill("lamp")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"/products/\?q=lamp$"))
+    expect(page.get_by_test_id("product-card")).to_have_count(2)
