@@ -109,6 +109,21 @@ class ProductFilterForm(forms.Form):
             "sort": data.get("sort") or "",
         }
 
+    def canonical_querystring(self, *, page: int = 1) -> str:
+        """What names a list page for search engines: the search, the category and the page.
+
+        Sorting and the price or stock filters only narrow or reorder the same list.
+        """
+        self.is_valid()
+        params = {
+            name: self.cleaned_data[name]
+            for name in ("q", "category")
+            if self.cleaned_data.get(name)
+        }
+        if page > 1:
+            params["page"] = str(page)
+        return urlencode(params)
+
     def querystring(self) -> str:
         """The valid filters as a query string, for page links that keep them."""
         self.is_valid()
