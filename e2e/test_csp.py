@@ -282,10 +282,35 @@ def test_the_admin_satisfies_the_policy(csp_context, live_server, db, tmp_path):
     download.value.save_as(exported)
     watch.collect(page)
 
+    # The preview with changes in it: the teapot's price goes from 1249.95 to 1199.95. Its
+    # diff cells once carried inline styles that the policy refused, running the values
+    # together; now the old value is struck through beside the new one.
+    changed = tmp_path / "products-changed.csv"
+    changed.write_text(exported.read_text().replace(",1249.95,", ",1199.95,"))
     visit(page, watch, "/admin/products/product/import/")
-    page.locator("input[type=file]").set_input_files(exported)
+    page.locator("input[type=file]").set_input_files(changed)
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("button", name="Confirm import")).to_be_visible()
+    row = page.locator("table.import-preview tr.update")
+    expect(row).to_have_count(1)
+    expect(row.locator("del.import-old")).to_have_text("1249.95")
+    expect(row.locator("ins.import-new")).to_have_text("1199.95")
+    assert (
+        row.locator("del.import-old").evaluate("e => getComputedStyle(e).textDecorationLine")
+        == "line-through"
+    )
+    page.wait_for_load_state("networkidle")
+    watch.collect(page)
+
+    # A file with bad rows: every problem is listed, in words, under the same policy.
+    broken = tmp_path / "products-broken.csv"
+    broken.write_text(
+        exported.read_text().replace(",1199.95,", ",abc,").replace(",1249.95,", ",abc,")
+    )
+    visit(page, watch, "/admin/products/product/import/")
+    page.locator("input[type=file]").set_input_files(broken)
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#import-problems")).to_contain_text("price: “abc” is not a number.")
     page.wait_for_load_state("networkidle")
     watch.collect(page)
     assert watch.found == [], watch.report()
