@@ -7,6 +7,8 @@ SECRET_KEY is required unless DEBUG is switched on.
 """
 
 import re
+from email.utils import parseaddr
+from hashlib import sha256
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -77,6 +79,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Reads a multipart body before the CSRF check: an oversized upload gets a 413 page.
+    "myecommerce.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -150,6 +154,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # miss is logged. Lock-out counters use their own alias below, which does not ignore errors.
 DEFAULT_CACHE_DIR = BASE_DIR / "var" / "cache"
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{DEFAULT_CACHE_DIR}")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
+    # One directory, several databases (`DATABASE_URL=postgres://… make run` after a SQLite
+    # run): each database gets its own keys, so no page built from another one is served.
+    _db = DATABASES["default"]
+    _db_id = f"{_db['ENGINE']}|{_db.get('HOST')}|{_db.get('PORT')}|{_db['NAME']}"
+    CACHES["default"].setdefault("KEY_PREFIX", f"db-{sha256(_db_id.encode()).hexdigest()[:12]}")
 CACHE_ON_REDIS = CACHES["default"]["BACKEND"] in {
     "django_redis.cache.RedisCache",
     "django.core.cache.backends.redis.RedisCache",
@@ -336,6 +346,16 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploaded images larger than this are refused.
 MAX_UPLOAD_IMAGE_BYTES = env.int("MAX_UPLOAD_IMAGE_BYTES", default=5 * 1024 * 1024)
+# Pixels an uploaded image may need decoded (a JPEG is decoded at 1/2, 1/4 or 1/8 scale when
+# that is enough for what is kept): 16 million keep one decoding well under 100 MB.
+MAX_UPLOAD_IMAGE_PIXELS = env.int("MAX_UPLOAD_IMAGE_PIXELS", default=16_000_000)
+# All files of one request together; reading stops there, before anything is stored (413).
+MAX_UPLOAD_REQUEST_BYTES = env.int("MAX_UPLOAD_REQUEST_BYTES", default=20 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "myecommerce.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 # sorl-thumbnail (no page uses it now; products.images makes the thumbnails): should it be
@@ -493,6 +513,11 @@ LOGGING = {
 STORE_NAME = env.str("STORE_NAME", default="myecommerce")
 STORE_REQUIRE_LOGIN_TO_BROWSE = env.bool("STORE_REQUIRE_LOGIN_TO_BROWSE", default=False)
 STORE_CURRENCY = env.str("STORE_CURRENCY", default="USD")
+# Where shoppers write to (the footer, the blocked-account message): by default the address
+# the shop's mail comes from, without its display name.
+STORE_CONTACT_EMAIL = env.str(
+    "STORE_CONTACT_EMAIL", default=parseaddr(DEFAULT_FROM_EMAIL)[1] or "shop@localhost"
+)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 CART_MAX_LINES = 100
 # Against stock hoarding: one order line holds at most this many of a product (the cart and

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
+from django.utils.autoreload import autoreload_started, file_changed
 
 
 def _category_changed(sender, **kwargs):
@@ -12,6 +14,11 @@ def _catalogue_changed(sender, **kwargs):
     from .catalogue_cache import catalogue_version_bump
 
     catalogue_version_bump()
+
+
+def _code_changed(sender, **kwargs) -> None:
+    # Returns None: runserver still restarts (or reloads templates) as usual.
+    _catalogue_changed(sender)
 
 
 def _image_deleted(sender, instance, **kwargs):
@@ -46,3 +53,9 @@ class ProductsConfig(AppConfig):
         post_delete.connect(
             _image_deleted, sender=self.get_model("ProductImage"), dispatch_uid="image_files"
         )
+        # Development: the default cache (files shared by every process) outlives runserver's
+        # restarts, so pages built from old code or templates go stale when runserver starts
+        # and whenever a watched file (code, template) changes.
+        if settings.DEBUG:
+            autoreload_started.connect(_code_changed, dispatch_uid="catalogue_version_start")
+            file_changed.connect(_code_changed, dispatch_uid="catalogue_version_file")

@@ -52,9 +52,12 @@ def _settings(**env) -> dict:
 # ------------------------------------------------------------------------------
 # Settings from the environment
 # ------------------------------------------------------------------------------
-def test_without_redis_one_process_keeps_its_cache_and_lock_outs_go_to_the_database():
+def test_without_redis_one_machine_shares_a_file_cache_and_lock_outs_go_to_the_database():
     s = _settings()
-    assert s["caches"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Every process on the machine shares it (test_shared_cache.py).
+    assert (
+        s["caches"]["default"]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache"
+    )
     assert s["axes_handler"] == "axes.handlers.database.AxesDatabaseHandler"
     assert s["session_engine"] == "django.contrib.sessions.backends.cached_db"
     assert s["eager"] is True and s["broker"] == ""
