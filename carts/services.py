@@ -4,8 +4,9 @@ A cart belongs either to a signed-in user (the `Cart` row) or to a guest's sessi
 (``session[SESSION_CART_KEY] = {"<product id>": quantity}``). Each service takes ``user``
 and ``session``: a signed-in ``user`` means the database cart, anything else the session.
 
-Rules: a quantity is a whole number from 1 to the product's stock; an inactive or
-out-of-stock product cannot be added; a cart holds at most ``settings.CART_MAX_LINES``
+Rules: a quantity is a whole number from 1 to the product's stock, and at most
+``settings.ORDER_MAX_QUANTITY_PER_LINE`` (one order may not take a product's whole stock); an
+inactive or out-of-stock product cannot be added; a cart holds at most ``settings.CART_MAX_LINES``
 distinct lines. A refused change raises `ValidationError` and changes nothing. Stock is
 only *checked* here: it is taken at checkout, which checks again.
 """
@@ -48,6 +49,7 @@ class CartMergeResult:
 
     merged: list[Product] = field(default_factory=list)
     capped: list[Product] = field(default_factory=list)  # quantity lowered to the stock
+    limited: list[Product] = field(default_factory=list)  # lowered to the most one order may hold
     unavailable: list[Product] = field(default_factory=list)  # inactive or out of stock
     no_room: list[Product] = field(default_factory=list)  # the cart already had the most lines
 
@@ -107,6 +109,24 @@ def _check_quantity(product: Product, quantity: int, *, already: int = 0) -> Non
             message % {"stock": product.stock, "name": product.name, "already": already},
             code="exceeds_stock",
         )
+    cart_check_line_limit(name=product.name, quantity=quantity, already=already)
+
+
+def cart_check_line_limit(*, name: str, quantity: int, already: int = 0) -> None:
+    """Refuse more than ORDER_MAX_QUANTITY_PER_LINE of one product in one cart (and order).
+
+    One shopper must not take a product's whole stock off the shelf with one unpaid order;
+    the orders app checks again at checkout with this same rule.
+    """
+    limit = settings.ORDER_MAX_QUANTITY_PER_LINE
+    if quantity <= limit:
+        return
+    message = _("You can buy at most %(max)d of %(name)s per order.")
+    if already:
+        message += " " + _("Your cart already has %(already)d.")
+    raise ValidationError(
+        message % {"max": limit, "name": name, "already": already}, code="exceeds_line_limit"
+    )
 
 
 def _check_room(line_count: int) -> None:
@@ -276,7 +296,8 @@ def cart_remove_lines(*, user: User, item_ids: list[int] | None = None) -> None:
 def cart_merge(*, user: User, session: SessionBase) -> CartMergeResult:
     """Move a guest's session cart into `user`'s database cart, then empty the session cart.
 
-    Quantities of a product in both carts are added and capped at the stock; inactive and
+    Quantities of a product in both carts are added and capped at the stock and at
+    ORDER_MAX_QUANTITY_PER_LINE; inactive and
     out-of-stock products are dropped, and so are new lines once the cart is full.
     """
     result = CartMergeResult()
@@ -302,9 +323,11 @@ def cart_merge(*, user: User, session: SessionBase) -> CartMergeResult:
             continue
         item = existing.get(product_id)
         wanted = guest_cart[product_id] + (item.quantity if item else 0)
-        quantity = min(wanted, product.stock)
-        if quantity < wanted:
+        quantity = min(wanted, product.stock, settings.ORDER_MAX_QUANTITY_PER_LINE)
+        if quantity < min(wanted, settings.ORDER_MAX_QUANTITY_PER_LINE):
             result.capped.append(product)
+        elif quantity < wanted:
+            result.limited.append(product)
         if item is not None:
             if item.quantity != quantity:
                 item.quantity = quantity

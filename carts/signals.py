@@ -1,5 +1,6 @@
 """Receivers of other apps' signals; connected in `CartsConfig.ready`."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.utils.translation import gettext as _
 
@@ -28,6 +29,12 @@ def merge_session_cart_on_login(sender, request, user, **kwargs) -> None:
             messages.WARNING,
             _("We lowered the quantity of %(names)s to what we have in stock.")
             % {"names": _names(result.capped)},
+        )
+    if result.limited:
+        tell(
+            messages.WARNING,
+            _("We lowered the quantity of %(names)s to %(max)d, the most one order may hold.")
+            % {"names": _names(result.limited), "max": settings.ORDER_MAX_QUANTITY_PER_LINE},
         )
     if result.unavailable:
         tell(

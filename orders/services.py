@@ -8,18 +8,21 @@ order lines, and send mail only after commit.
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from carts.models import CartItem
 from carts.selectors import money
-from carts.services import cart_remove_lines
+from carts.services import cart_check_line_limit, cart_remove_lines
 from myecommerce.tasks import email_dispatch
 from products.models import Product, StockMovement
 from products.services import InsufficientStock, product_stock_adjust
@@ -80,9 +83,11 @@ def order_place(
 ) -> Order:
     """Turn the user's cart into a pending order, all or nothing.
 
-    Raises ValidationError (one message per problem line, naming it) when the cart is empty or
-    a line is inactive or short; then nothing has changed. Raises OrderAlreadyPlaced when an
-    order was already placed with `checkout_token` (a double submit).
+    Raises ValidationError (one message per problem line, naming it) when the cart is empty, a
+    line is inactive or short or holds more than ORDER_MAX_QUANTITY_PER_LINE, or the customer
+    already has ORDER_MAX_UNPAID_PER_CUSTOMER pending orders; then nothing has changed.
+    Raises OrderAlreadyPlaced when an order was already placed with `checkout_token` (a double
+    submit).
     `billing_address=None` means billing is the same as shipping.
     """
     if payment_method not in Order.PaymentMethod.values:
@@ -121,6 +126,9 @@ def _order_place(
     payment_method: str,
     checkout_token: str,
 ) -> Order:
+    # One checkout per customer at a time: the unpaid-order count below cannot be raced past
+    # by submitting two carts at once. Taken before everything else, so the order is fixed.
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     lines = list(
         CartItem.objects.filter(cart__user=user).select_related("product").order_by("product_id")
     )
@@ -139,6 +147,7 @@ def _order_place(
     if existing := _order_for_token(user=user, checkout_token=checkout_token):
         raise OrderAlreadyPlaced(existing)
 
+    _check_unpaid_limit(user)
     _check_lines(lines, products)
 
     subtotal = money(sum((products[ln.product_id].price * ln.quantity for ln in lines), Decimal(0)))
@@ -224,8 +233,34 @@ def _check_lines(lines: list[CartItem], products: dict[int, Product]) -> None:
                     "“%(name)s”: only %(stock)d left in stock, but your cart has %(quantity)d."
                 ) % {"name": product.name, "stock": product.stock, "quantity": line.quantity}
             problems.append(ValidationError(message, code="insufficient_stock"))
+        else:
+            try:
+                cart_check_line_limit(name=product.name, quantity=line.quantity)
+            except ValidationError as exc:
+                problems.append(exc)
     if problems:
         raise ValidationError(problems)
+
+
+def _check_unpaid_limit(user: User) -> None:
+    """Refuse a new order while the customer has ORDER_MAX_UNPAID_PER_CUSTOMER pending ones.
+
+    Every pending order holds stock; cash on delivery counts too (it is unpaid until delivery).
+    """
+    limit = settings.ORDER_MAX_UNPAID_PER_CUSTOMER
+    unpaid = Order.objects.filter(user=user, status=Order.Status.PENDING).count()
+    if unpaid >= limit:
+        raise ValidationError(
+            ngettext(
+                "You already have %(count)d unpaid order: please pay for it or cancel it "
+                "under “My orders” before placing another.",
+                "You already have %(count)d unpaid orders, the most we allow: please pay for "
+                "or cancel one under “My orders” before placing another.",
+                unpaid,
+            )
+            % {"count": unpaid},
+            code="too_many_unpaid",
+        )
 
 
 def _address_fields(prefix: str, address: Address, *, with_phone: bool) -> dict[str, str]:
@@ -267,9 +302,64 @@ def order_cancel(*, order: Order, by: User) -> Order:
     )
 
 
+# ------------------------------------------------------------------------------
+# Expiring unpaid bank transfers
+# ------------------------------------------------------------------------------
+def _overdue_transfers(*, now: datetime):
+    cutoff = now - timedelta(days=settings.BANK_TRANSFER_TIMEOUT_DAYS)
+    return Order.objects.filter(
+        status=Order.Status.PENDING,
+        payment_method=Order.PaymentMethod.BANK_TRANSFER,
+        created_at__lte=cutoff,
+    )
+
+
+def order_expire(*, order: Order, now: datetime | None = None) -> bool:
+    """Cancel a bank-transfer order still unpaid BANK_TRANSFER_TIMEOUT_DAYS after it was placed.
+
+    Its stock goes back, the history records it (by no one: the shop did it) and the customer
+    is told why. Returns False, changing nothing, when the order is not (or no longer) due:
+    paid, cancelled, cash on delivery, or too recent. One transaction with the order row
+    locked, so a payment marked at the same moment, or a second run, sees the result.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        due = locked.payment_due_at
+        if locked.status != Order.Status.PENDING or due is None or due > now:
+            return False
+        _order_transition(order=order, to_status=Order.Status.CANCELLED, by=None, expired=True)
+    return True
+
+
+def order_expire_overdue(*, now: datetime | None = None) -> tuple[list[Order], list[Order]]:
+    """Expire every overdue unpaid bank-transfer order (`manage.py orders_expire`, daily).
+
+    Each order in its own transaction (see `order_expire`), so safe to run twice at once: an
+    order is cancelled, restocked and mailed once. Returns (expired, failed): a failure is
+    logged and leaves that order as it was, without stopping the others.
+    """
+    now = now or timezone.now()
+    expired: list[Order] = []
+    failed: list[Order] = []
+    for order in _overdue_transfers(now=now).order_by("pk").only("pk", "number"):
+        try:
+            if order_expire(order=order, now=now):
+                expired.append(order)
+        except Exception:
+            logger.exception("Could not expire unpaid order %s", order.number)
+            failed.append(order)
+    return expired, failed
+
+
 @transaction.atomic
 def _order_transition(
-    *, order: Order, to_status: str, by: User | None, only_from: frozenset[str] | None = None
+    *,
+    order: Order,
+    to_status: str,
+    by: User | None,
+    only_from: frozenset[str] | None = None,
+    expired: bool = False,
 ) -> Order:
     # The status is read under the row lock: a concurrent change waits here, then sees ours.
     locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -289,7 +379,7 @@ def _order_transition(
         )
 
     if to_status == Order.Status.CANCELLED:
-        _restock(order=locked, by=by)
+        _restock(order=locked, by=by, expired=expired)
 
     locked.status = to_status
     locked.save(update_fields=["status", "updated_at"])
@@ -297,7 +387,9 @@ def _order_transition(
         order=locked, from_status=from_status, to_status=to_status, changed_by=by
     )
     transaction.on_commit(
-        lambda: order_send_status_email(order_id=locked.pk, from_status=from_status),
+        lambda: order_send_status_email(
+            order_id=locked.pk, from_status=from_status, expired=expired
+        ),
         robust=True,
     )
     # Keep the caller's instance true to the database.
@@ -305,7 +397,11 @@ def _order_transition(
     return order
 
 
-def _restock(*, order: Order, by: User | None) -> None:
+def _restock(*, order: Order, by: User | None, expired: bool = False) -> None:
+    if expired:
+        note = _("Order %(number)s cancelled: not paid in time") % {"number": order.number}
+    else:
+        note = _("Order %(number)s cancelled") % {"number": order.number}
     # Product-id order, as at checkout; lines whose product was deleted have nothing to restock.
     items = order.items.filter(product__isnull=False).order_by("product_id", "pk")
     for item in items:
@@ -314,7 +410,7 @@ def _restock(*, order: Order, by: User | None) -> None:
             change=item.quantity,
             reason=StockMovement.Reason.ORDER_CANCELLED,
             by=by,
-            note=_("Order %(number)s cancelled") % {"number": order.number},
+            note=note,
         )
 
 
@@ -352,12 +448,16 @@ def order_send_confirmation(*, order_id: int) -> bool:
     )
 
 
-def order_send_status_email(*, order_id: int, from_status: str = "") -> bool:
+def order_send_status_email(*, order_id: int, from_status: str = "", expired: bool = False) -> bool:
     order = Order.objects.get(pk=order_id)
     return _send(
         order=order,
         subject=_("Your order %(number)s is now %(status)s")
         % {"number": order.number, "status": order.get_status_display().lower()},
         template="order_status_changed",
-        context={"from_status": from_status},
+        context={
+            "from_status": from_status,
+            "expired": expired,
+            "timeout_days": settings.BANK_TRANSFER_TIMEOUT_DAYS,
+        },
     )

@@ -438,3 +438,75 @@ def test_cart_remove_lines_deletes_those_lines_only_and_marks_the_cart_changed()
     assert Cart.objects.get(pk=cart.pk).updated_at > long_ago
     cart_remove_lines(user=cart.user)
     assert not CartItem.objects.filter(cart=cart).exists()
+
+
+# --- the most one order may hold of a product (issue 16.7, against stock hoarding) ----------
+
+
+@pytest.fixture
+def laptop(db):
+    return ProductFactory(name="Laptop", price="650.00", stock=60)
+
+
+def test_adding_more_than_the_per_order_limit_is_refused_naming_it(user, laptop):
+    with pytest.raises(ValidationError) as exc:
+        cart_add_product(user=user, product_id=laptop.pk, quantity=60)
+    assert exc.value.code == "exceeds_line_limit"
+    assert exc.value.messages == ["You can buy at most 10 of Laptop per order."]
+    assert db_lines(user) == {}
+
+
+def test_adding_up_to_the_limit_is_allowed_and_one_more_is_refused(user, laptop):
+    assert cart_add_product(user=user, product_id=laptop.pk, quantity=8) == 8
+    with pytest.raises(ValidationError) as exc:
+        cart_add_product(user=user, product_id=laptop.pk, quantity=3)
+    assert exc.value.messages == [
+        "You can buy at most 10 of Laptop per order. Your cart already has 8."
+    ]
+    assert db_lines(user) == {laptop.pk: 8}
+    assert cart_add_product(user=user, product_id=laptop.pk, quantity=2) == 10
+
+
+def test_a_guest_is_held_to_the_same_limit(session, laptop):
+    cart_add_product(user=GUEST, session=session, product_id=laptop.pk, quantity=10)
+    with pytest.raises(ValidationError) as exc:
+        cart_add_product(user=GUEST, session=session, product_id=laptop.pk, quantity=1)
+    assert exc.value.code == "exceeds_line_limit"
+    assert session_cart_read(session=session) == {laptop.pk: 10}
+
+
+def test_setting_a_quantity_over_the_limit_is_refused_and_changes_nothing(user, session, laptop):
+    item = CartItemFactory(cart__user=user, product=laptop, quantity=5)
+    with pytest.raises(ValidationError) as exc:
+        cart_set_quantity(user=user, item_id=item.pk, quantity=11)
+    assert exc.value.messages == ["You can buy at most 10 of Laptop per order."]
+    assert db_lines(user) == {laptop.pk: 5}
+
+    cart_add_product(user=GUEST, session=session, product_id=laptop.pk, quantity=5)
+    with pytest.raises(ValidationError):
+        cart_set_quantity(user=GUEST, session=session, item_id=laptop.pk, quantity=11)
+    assert session_cart_read(session=session) == {laptop.pk: 5}
+
+
+def test_lowering_a_line_that_is_over_a_lowered_limit_is_allowed(user, laptop, settings):
+    item = CartItemFactory(cart__user=user, product=laptop, quantity=9)
+    settings.ORDER_MAX_QUANTITY_PER_LINE = 4
+    assert cart_set_quantity(user=user, item_id=item.pk, quantity=6) == 6  # checkout refuses it
+    with pytest.raises(ValidationError) as exc:
+        cart_set_quantity(user=user, item_id=item.pk, quantity=7)
+    assert exc.value.messages == ["You can buy at most 4 of Laptop per order."]
+
+
+def test_when_stock_is_the_tighter_bound_the_stock_message_wins(user):
+    product = ProductFactory(name="Lamp", stock=3)
+    with pytest.raises(ValidationError) as exc:
+        cart_add_product(user=user, product_id=product.pk, quantity=12)
+    assert exc.value.code == "exceeds_stock"
+
+
+def test_merge_caps_at_the_per_order_limit_and_says_so(user, session, laptop):
+    CartItemFactory(cart__user=user, product=laptop, quantity=8)
+    cart_add_product(user=GUEST, session=session, product_id=laptop.pk, quantity=7)
+    result = cart_merge(user=user, session=session)
+    assert db_lines(user) == {laptop.pk: 10}
+    assert result.limited == [laptop] and result.capped == []

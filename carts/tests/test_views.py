@@ -618,3 +618,30 @@ def test_guests_cart_pages_are_never_stored(client, product):
     client.post(add_url(product), {"quantity": 1})
     client.get(CART_URL)
     assert page_status(client.get(CART_URL)) == "bypass"
+
+
+# --- the most one order may hold (issue 16.7) -----------------------------------------------
+def test_adding_more_than_one_order_may_hold_is_refused_with_a_message(client):
+    laptop = ProductFactory(name="Laptop", stock=60)
+    response = client.post(add_url(laptop), {"quantity": "60"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert guest_lines(client) == {}
+    assert messages_of(response) == ["You can buy at most 10 of Laptop per order."]
+
+
+def test_signing_in_lowers_a_merged_line_to_the_limit_and_says_so(client):
+    user = UserFactory()
+    laptop = ProductFactory(name="Laptop", stock=60)
+    CartItemFactory(cart__user=user, product=laptop, quantity=6)
+    client.post(add_url(laptop), {"quantity": 6})
+
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": user.username, "password": DEFAULT_PASSWORD},
+        follow=True,
+    )
+
+    assert db_lines(user) == {laptop.pk: 10}
+    assert "We lowered the quantity of Laptop to 10, the most one order may hold." in [
+        str(m) for m in response.context["messages"]
+    ]

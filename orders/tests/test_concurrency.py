@@ -4,14 +4,21 @@ SQLite serialises writers and ignores row locks, so these only say something on 
 """
 
 from collections import Counter
+from datetime import timedelta
 from functools import partial
 
 import pytest
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from carts.tests.factories import CartItemFactory
-from orders.models import Order, OrderItem
-from orders.services import OrderAlreadyPlaced, order_cancel
+from orders.models import Order, OrderItem, OrderStatusChange
+from orders.services import (
+    OrderAlreadyPlaced,
+    order_cancel,
+    order_expire_overdue,
+    order_set_status,
+)
 from orders.tests.factories import new_token, order_place_for
 from products.models import Product, StockMovement
 from products.tests.factories import ProductFactory
@@ -103,3 +110,61 @@ def test_two_cancels_at_once_restock_once(run_at_once):
     assert Product.objects.get(pk=product.pk).stock == 5
     assert StockMovement.objects.filter(reason=StockMovement.Reason.ORDER_CANCELLED).count() == 1
     assert Order.objects.get(pk=order.pk).status == Order.Status.CANCELLED
+
+
+def test_two_expiry_runs_at_once_cancel_restock_and_mail_each_order_once(run_at_once, mailoutbox):
+    products = [ProductFactory(stock=5) for _ in range(6)]
+    orders = []
+    for product in products:
+        user = UserFactory()
+        CartItemFactory(cart__user=user, product=product, quantity=2)
+        orders.append(order_place_for(user, payment_method=Order.PaymentMethod.BANK_TRANSFER))
+    Order.objects.update(created_at=timezone.now() - timedelta(days=8))
+    mailoutbox.clear()
+
+    results = run_at_once([order_expire_overdue, order_expire_overdue])
+
+    assert [outcome for outcome, _ in results] == ["ok", "ok"]
+    expired = [order.pk for _outcome, (done, _failed) in results for order in done]
+    assert sorted(expired) == sorted(order.pk for order in orders)  # each by one run only
+    assert all(failed == [] for _outcome, (_done, failed) in results)
+    assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.CANCELLED}
+    assert [Product.objects.get(pk=p.pk).stock for p in products] == [5] * 6
+    cancelled = StockMovement.objects.filter(reason=StockMovement.Reason.ORDER_CANCELLED)
+    assert sorted(cancelled.values_list("product_id", flat=True)) == [p.pk for p in products]
+    assert OrderStatusChange.objects.filter(to_status=Order.Status.CANCELLED).count() == 6
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(o.customer_email for o in orders)
+
+
+def test_an_expiry_and_a_payment_at_once_leave_the_order_either_paid_or_cancelled(run_at_once):
+    product = ProductFactory(stock=5)
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+    order = order_place_for(user, payment_method=Order.PaymentMethod.BANK_TRANSFER)
+    Order.objects.update(created_at=timezone.now() - timedelta(days=8))
+
+    def pay():
+        return order_set_status(order=Order.objects.get(pk=order.pk), to_status="paid", by=None)
+
+    results = run_at_once([order_expire_overdue, pay])
+
+    assert [outcome for outcome, _ in results if outcome == "error"] == []
+    status = Order.objects.get(pk=order.pk).status
+    stock = Product.objects.get(pk=product.pk).stock
+    # Whoever took the row lock first wins; the other sees its result and changes nothing.
+    assert (status, stock) in {(Order.Status.PAID, 3), (Order.Status.CANCELLED, 5)}
+    assert OrderStatusChange.objects.filter(order=order).count() == 2
+
+
+def test_two_checkouts_of_one_customer_at_the_unpaid_limit_place_one_order(run_at_once, settings):
+    # Two devices of the same account, two checkout tokens, one order allowed.
+    settings.ORDER_MAX_UNPAID_PER_CUSTOMER = 1
+    product = ProductFactory(stock=9)
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+
+    results = run_at_once([partial(order_place_for, user), partial(order_place_for, user)])
+
+    assert sorted(outcome for outcome, _ in results) == ["ok", "refused"]
+    assert Order.objects.filter(user=user).count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 7

@@ -1,6 +1,7 @@
 import logging
 import re
 import smtplib
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,14 +9,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import CartItem
 from carts.tests.factories import CartItemFactory
+from orders import services
 from orders.models import Order, OrderItem
 from orders.services import (
     OrderAlreadyPlaced,
     order_cancel,
+    order_expire,
+    order_expire_overdue,
     order_place,
     order_set_status,
 )
@@ -342,9 +348,10 @@ def test_placing_an_order_costs_a_fixed_number_of_queries_per_line():
     per_line = (four - one) / 3
     # Per line: SAVEPOINT, conditional UPDATE, SELECT the new stock, INSERT the movement,
     # RELEASE SAVEPOINT (product_stock_adjust). Everything else is a fixed cost (including
-    # the UPDATE that marks the cart changed once its ordered lines are deleted).
+    # the UPDATE that marks the cart changed once its ordered lines are deleted, the user row
+    # lock and the count of unpaid orders).
     assert per_line == 5
-    assert one - per_line == 11
+    assert one - per_line == 13
 
 
 # ------------------------------------------------------------------------------
@@ -531,3 +538,237 @@ def test_only_a_pending_order_can_be_cancelled_by_the_customer(status):
     with pytest.raises(ValidationError):
         order_cancel(order=order, by=order.user)
     assert Order.objects.get(pk=order.pk).status == status
+
+
+# ------------------------------------------------------------------------------
+# Limits against stock hoarding (issue 16.7)
+# ------------------------------------------------------------------------------
+def assert_nothing_placed(user, product, *, stock, quantity):
+    """The refused checkout left the product, its stock and the shopper's cart as they were."""
+    assert not OrderItem.objects.filter(product=product).exists()
+    assert not StockMovement.objects.filter(product=product).exists()
+    assert stock_of(product) == stock
+    assert CartItem.objects.get(cart__user=user, product=product).quantity == quantity
+
+
+def test_a_line_over_the_per_line_limit_is_refused_at_checkout_and_nothing_changes():
+    # A line that got past the cart (added before the limit, or the limit lowered since).
+    user = UserFactory()
+    laptop = ProductFactory(name="Laptop", price="650.00", stock=60)
+    CartItemFactory(cart__user=user, product=laptop, quantity=60)
+    with pytest.raises(ValidationError) as exc:
+        place(user)
+    assert exc.value.messages == ["You can buy at most 10 of Laptop per order."]
+    assert exc.value.error_list[0].code == "exceeds_line_limit"
+    assert Order.objects.count() == 0
+    assert_nothing_placed(user, laptop, stock=60, quantity=60)
+
+
+def test_the_per_line_limit_is_a_setting_and_its_maximum_is_allowed(settings):
+    settings.ORDER_MAX_QUANTITY_PER_LINE = 2
+    user = UserFactory()
+    mug, pen = ProductFactory(name="Mug", stock=9), ProductFactory(name="Pen", stock=9)
+    CartItemFactory(cart__user=user, product=mug, quantity=2)
+    line = CartItemFactory(cart__user=user, product=pen, quantity=3)
+    with pytest.raises(ValidationError) as exc:
+        place(user)
+    assert exc.value.messages == ["You can buy at most 2 of Pen per order."]
+    assert Order.objects.count() == 0 and stock_of(mug) == 9
+
+    line.quantity = 2
+    line.save()
+    order = place(user)
+    assert sorted(order.items.values_list("quantity", flat=True)) == [2, 2]
+
+
+def test_a_fourth_unpaid_order_is_refused_and_nothing_changes():
+    user = UserFactory()
+    for method in ["cod", "bank_transfer", "cod"]:  # cash on delivery is unpaid too
+        CartItemFactory(cart__user=user, product=ProductFactory(stock=5), quantity=1)
+        place(user, payment_method=method)
+    product = ProductFactory(stock=5)
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+
+    with pytest.raises(ValidationError) as exc:
+        place(user, payment_method="bank_transfer")
+
+    assert exc.value.messages == [
+        "You already have 3 unpaid orders, the most we allow: please pay for or cancel one "
+        "under “My orders” before placing another."
+    ]
+    assert exc.value.error_list[0].code == "too_many_unpaid"
+    assert Order.objects.filter(user=user).count() == 3
+    assert_nothing_placed(user, product, stock=5, quantity=2)
+
+
+def test_paid_cancelled_and_other_customers_orders_do_not_count_as_unpaid(settings):
+    settings.ORDER_MAX_UNPAID_PER_CUSTOMER = 1
+    user = UserFactory()
+    OrderFactory(user=user, status=S.PAID)
+    OrderFactory(user=user, status=S.CANCELLED)
+    OrderFactory(user=user, status=S.DELIVERED)
+    OrderFactory(status=S.PENDING)  # someone else's
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    place(user)
+
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    with pytest.raises(ValidationError) as exc:
+        place(user)
+    assert exc.value.messages == [
+        "You already have 1 unpaid order: please pay for it or cancel it under “My orders” "
+        "before placing another."
+    ]
+
+
+def test_paying_an_order_frees_a_place_for_the_next(settings):
+    settings.ORDER_MAX_UNPAID_PER_CUSTOMER = 1
+    user = UserFactory()
+    first, _product = placed_order(user)
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    with pytest.raises(ValidationError):
+        place(user)
+    order_set_status(order=first, to_status=S.PAID, by=None)
+    assert place(user).status == S.PENDING
+
+
+def test_a_double_submit_at_the_unpaid_limit_still_finds_the_first_order(settings):
+    # The second submit of a form must lead to its order, not to "too many unpaid orders".
+    settings.ORDER_MAX_UNPAID_PER_CUSTOMER = 1
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    order = place(user, checkout_token="tok-limit")
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))  # a refilled cart
+    with pytest.raises(OrderAlreadyPlaced) as exc:
+        place(user, checkout_token="tok-limit")
+    assert exc.value.order == order
+
+
+# ------------------------------------------------------------------------------
+# Unpaid bank transfers expire (issue 16.7)
+# ------------------------------------------------------------------------------
+def aged_order(user=None, *, days, method="bank_transfer", status=S.PENDING, quantity=2):
+    """A real order (stock taken) placed `days` ago, then moved to `status`."""
+    order, product = placed_order(user, quantity=quantity, stock=5)
+    order.payment_method = method
+    order.created_at = timezone.now() - timedelta(days=days)
+    order.save(update_fields=["payment_method", "created_at"])
+    if status != S.PENDING:
+        order_set_status(order=order, to_status=status, by=None)
+    return Order.objects.get(pk=order.pk), product
+
+
+def test_expiry_cancels_only_overdue_bank_transfer_orders_still_pending(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    due, due_product = aged_order(days=8)
+    recent, recent_product = aged_order(days=6)
+    cod, cod_product = aged_order(days=30, method="cod")
+    paid, paid_product = aged_order(days=30, status=S.PAID)
+    cancelled, _ = aged_order(days=30, status=S.CANCELLED)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        expired, failed = order_expire_overdue()
+
+    assert [order.pk for order in expired] == [due.pk] and failed == []
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    assert statuses == {
+        due.pk: S.CANCELLED,
+        recent.pk: S.PENDING,
+        cod.pk: S.PENDING,
+        paid.pk: S.PAID,
+        cancelled.pk: S.CANCELLED,
+    }
+    assert stock_of(due_product) == 5  # restocked
+    assert [stock_of(p) for p in (recent_product, cod_product, paid_product)] == [3, 3, 3]
+    movement = StockMovement.objects.get(product=due_product, reason="order_cancelled")
+    assert movement.change == 2 and movement.created_by is None
+    assert movement.note == f"Order {due.number} cancelled: not paid in time"
+    change = due.status_changes.last()
+    assert (change.from_status, change.to_status, change.changed_by) == (
+        S.PENDING,
+        S.CANCELLED,
+        None,
+    )
+    assert [mail.to for mail in mailoutbox] == [[due.customer_email]]
+    assert mailoutbox[0].subject == f"Your order {due.number} is now cancelled"
+    assert "We did not receive your bank transfer within 7 days" in mailoutbox[0].body
+    html, _mimetype = mailoutbox[0].alternatives[0]
+    assert "We did not receive your bank transfer within 7 days" in html
+
+
+def test_expiry_follows_the_setting_and_counts_from_the_moment_of_ordering(settings):
+    settings.BANK_TRANSFER_TIMEOUT_DAYS = 2
+    order, _product = aged_order(days=0)
+    placed = order.created_at
+    assert order.payment_due_at == placed + timedelta(days=2)
+    assert order_expire_overdue(now=placed + timedelta(days=2, seconds=-1)) == ([], [])
+    assert Order.objects.get(pk=order.pk).status == S.PENDING
+    expired, _failed = order_expire_overdue(now=placed + timedelta(days=2))
+    assert [o.pk for o in expired] == [order.pk]
+
+
+def test_expiring_twice_cancels_restocks_and_mails_once(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    order, product = aged_order(days=8)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(order_expire_overdue()[0]) == 1
+        assert order_expire_overdue() == ([], [])
+        # A stale copy of the order, as a second run that listed it before the first ran.
+        assert order_expire(order=order) is False
+    assert stock_of(product) == 5
+    assert StockMovement.objects.filter(reason="order_cancelled").count() == 1
+    assert order.status_changes.filter(to_status=S.CANCELLED).count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_an_order_paid_after_the_run_listed_it_is_not_expired():
+    order, product = aged_order(days=8)
+    stale = Order.objects.get(pk=order.pk)
+    order_set_status(order=order, to_status=S.PAID, by=None)  # the money arrived meanwhile
+    assert order_expire(order=stale) is False
+    assert Order.objects.get(pk=order.pk).status == S.PAID
+    assert stock_of(product) == 3
+
+
+def test_cash_on_delivery_orders_never_expire():
+    order, product = aged_order(days=365, method="cod")
+    assert order.payment_due_at is None
+    assert order_expire(order=order) is False
+    assert Order.objects.get(pk=order.pk).status == S.PENDING and stock_of(product) == 3
+
+
+def test_one_order_failing_to_expire_does_not_stop_the_others(monkeypatch, caplog):
+    broken, broken_product = aged_order(days=9)
+    fine, fine_product = aged_order(days=8)
+    real_adjust = services.product_stock_adjust
+
+    def adjust(*, product_id, **kwargs):
+        if product_id == broken_product.pk:
+            raise RuntimeError("disk full")
+        return real_adjust(product_id=product_id, **kwargs)
+
+    monkeypatch.setattr(services, "product_stock_adjust", adjust)
+    with caplog.at_level(logging.ERROR, logger="orders.services"):
+        expired, failed = order_expire_overdue()
+
+    assert [o.pk for o in expired] == [fine.pk] and [o.pk for o in failed] == [broken.pk]
+    assert f"Could not expire unpaid order {broken.number}" in caplog.text
+    # The failed order's transaction was rolled back whole.
+    assert Order.objects.get(pk=broken.pk).status == S.PENDING
+    assert broken.status_changes.count() == 1 and stock_of(broken_product) == 3
+    assert Order.objects.get(pk=fine.pk).status == S.CANCELLED and stock_of(fine_product) == 5
+
+
+def test_the_confirmation_of_a_bank_transfer_order_says_by_when_to_pay(
+    django_capture_on_commit_callbacks, mailoutbox, settings
+):
+    settings.BANK_TRANSFER_TIMEOUT_DAYS = 7
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(user, payment_method="bank_transfer")
+    due = date_format(timezone.localtime(order.created_at + timedelta(days=7)), "DATETIME_FORMAT")
+    assert f"Please pay by {due}: an order not paid by then is cancelled." in mailoutbox[0].body

@@ -199,6 +199,30 @@ def test_a_short_line_sends_the_shopper_back_to_the_cart_naming_it(client, shopp
     assert Order.objects.count() == 1
 
 
+def test_a_fourth_unpaid_order_sends_the_shopper_back_to_the_cart_saying_why(client, shopper, mug):
+    OrderFactory.create_batch(3, user=shopper, status=Order.Status.PENDING)
+    data = checkout_data(client)
+
+    response = client.post(CHECKOUT, data)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == reverse("carts:detail")
+    assert messages_of(response) == [
+        "You already have 3 unpaid orders, the most we allow: please pay for or cancel one "
+        "under “My orders” before placing another."
+    ]
+    assert Order.objects.filter(user=shopper).count() == 3
+    assert Product.objects.get(pk=mug.pk).stock == 5
+    assert CartItem.objects.get(cart__user=shopper).quantity == 2
+
+
+def test_a_line_over_the_per_order_limit_is_named_at_checkout(client, shopper, mug, settings):
+    settings.ORDER_MAX_QUANTITY_PER_LINE = 1
+    response = client.post(CHECKOUT, checkout_data(client))
+    assert messages_of(response) == ["You can buy at most 1 of Blue mug per order."]
+    assert not Order.objects.exists() and Product.objects.get(pk=mug.pk).stock == 5
+
+
 def test_bank_transfer_orders_show_the_instructions(client, mug, settings):
     settings.STORE_BANK_TRANSFER_INSTRUCTIONS = "Pay to IBAN TEST-123."
     response = client.post(
