@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core import validators
@@ -44,15 +45,20 @@ class SignupForm(auth_forms.BaseUserCreationForm):
         "password_mismatch": _("The two passwords do not match."),
     }
 
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        help_text=_("We will e-mail you a code to confirm it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
     class Meta:
         model = User
-        fields = ["username", "email"]
+        fields = ["username"]
         field_classes = {"username": auth_forms.UsernameField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email"].required = True
-        self.fields["email"].help_text = _("We will e-mail you a code to confirm it.")
         # No "password-based authentication" switch on a public sign-up form.
         self.fields.pop("usable_password", None)
 
@@ -60,7 +66,14 @@ class SignupForm(auth_forms.BaseUserCreationForm):
         return _clean_username(self.cleaned_data["username"])
 
     def clean_email(self):
-        return _clean_email(self.cleaned_data["email"])
+        # An address another account uses is not refused here: the sign-up answers the same
+        # either way, and services.user_signup tells that account's owner instead. (A plain
+        # field, not in Meta.fields, so the model's unique checks leave it alone; the
+        # instance carries it for the password similarity check.)
+        email = self.cleaned_data["email"].strip().lower()
+        self.instance.email = email
+        return email
+
 
 
 class CodeForm(forms.Form):
@@ -88,6 +101,12 @@ class CodeForm(forms.Form):
         return code
 
 
+# Told to a blocked user who signs in, and on the sign-in page their ended session leads to.
+BLOCKED_MESSAGE = _(
+    "Your account is blocked. If you think this is a mistake, contact us at %(email)s."
+)
+
+
 class LoginForm(auth_forms.AuthenticationForm):
     """`username` (username or e-mail address) and `password`."""
 
@@ -96,8 +115,16 @@ class LoginForm(auth_forms.AuthenticationForm):
             "Please enter a correct username or e-mail address and password. "
             "Both fields may be case-sensitive."
         ),
-        "inactive": _("This account is blocked. Please contact us if you think this is a mistake."),
+        "inactive": BLOCKED_MESSAGE,
     }
+
+    def confirm_login_allowed(self, user):
+        if not user.is_active:  # blocked: say so, and where to write
+            raise forms.ValidationError(
+                self.error_messages["inactive"],
+                code="inactive",
+                params={"email": settings.STORE_CONTACT_EMAIL},
+            )
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -155,6 +182,12 @@ class PasswordResetConfirmForm(CodeForm):
         return password2
 
 
+class EmailUndoForm(forms.Form):
+    """The signed token of the undo link sent to the old address after an e-mail change."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=1000)
+
+
 class PasswordChangeForm(auth_forms.PasswordChangeForm):
     """`old_password, new_password1, new_password2`."""
 
@@ -183,6 +216,20 @@ class ProfileForm(forms.ModelForm):
         error_messages={"invalid_image": _("Upload a valid image: JPEG, PNG, GIF or WebP.")},
     )
     avatar_clear = forms.BooleanField(label=_("Remove my avatar"), required=False)
+    # A signed-in session alone must not move the account to another address (from where a
+    # password reset would take it over for good).
+    current_password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Needed to change your e-mail address."),
+    )
+
+    error_messages = {
+        "password_required": _("Enter your current password to change your e-mail address."),
+        "password_incorrect": _("Your current password is not right. Please try again."),
+    }
 
     class Meta:
         model = User
@@ -216,6 +263,22 @@ class ProfileForm(forms.ModelForm):
 
     def clean_email(self):
         return _clean_email(self.cleaned_data["email"], exclude_pk=self.instance.pk)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        email = cleaned_data.get("email")
+        if email and email != self.current_email.lower():
+            password = cleaned_data.get("current_password") or ""
+            if not password:
+                code = "password_required"
+            elif not self.instance.check_password(password):
+                code = "password_incorrect"
+            else:
+                return cleaned_data
+            self.add_error(
+                "current_password", forms.ValidationError(self.error_messages[code], code=code)
+            )
+        return cleaned_data
 
     def _post_clean(self):
         super()._post_clean()

@@ -1,5 +1,10 @@
+from http import HTTPStatus
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -14,9 +19,13 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, UpdateView
 
+from myecommerce.proxies import client_ip
+
 from . import selectors, services
 from .forms import (
+    BLOCKED_MESSAGE,
     CodeForm,
+    EmailUndoForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetConfirmForm,
@@ -24,7 +33,7 @@ from .forms import (
     ProfileForm,
     SignupForm,
 )
-from .models import OneTimeCode, User
+from .models import User
 
 # Every sign-in goes through django.contrib.auth.login with this backend, so the
 # user_logged_in signal (cart merge, axes bookkeeping) always fires.
@@ -33,6 +42,8 @@ AUTH_BACKEND = "accounts.backends.UsernameOrEmailBackend"
 # Server-side session keys for the steps that happen before a user is signed in.
 PENDING_USER_KEY = "accounts_pending_user_id"
 PENDING_NEXT_KEY = "accounts_pending_next"
+# The address typed at sign-up: the code page's only subject when it was already taken.
+PENDING_EMAIL_KEY = "accounts_pending_email"
 RESET_USER_KEY = "accounts_reset_user_id"
 RESET_EMAIL_KEY = "accounts_reset_email"
 
@@ -51,6 +62,14 @@ def _pending_user(request) -> User | None:
     return selectors.user_awaiting_verification(pk=request.session.get(PENDING_USER_KEY))
 
 
+def _signup_decoy_email(request) -> str:
+    """The address of a sign-up that found it taken (no account was made), else ""."""
+    if request.session.get(PENDING_USER_KEY, 0) is not None:
+        return ""
+    email = request.session.get(PENDING_EMAIL_KEY)
+    return email if isinstance(email, str) else ""
+
+
 @method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
 class SignupView(FormView):
     form_class = SignupForm
@@ -67,18 +86,21 @@ class SignupView(FormView):
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
+                client_ip=client_ip(self.request),
             )
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
-        self.request.session[PENDING_USER_KEY] = user.pk
+        # No user when the address was taken (its owner has been told): the same answer.
+        self.request.session[PENDING_USER_KEY] = user.pk if user else None
+        self.request.session[PENDING_EMAIL_KEY] = form.cleaned_data["email"]
         self.request.session[PENDING_NEXT_KEY] = safe_next_url(
             self.request, self.request.GET.get("next")
         )
         messages.success(
             self.request,
             _("Welcome! We have e-mailed a 6-digit code to %(email)s. Enter it below.")
-            % {"email": user.email},
+            % {"email": form.cleaned_data["email"]},
         )
         return redirect("accounts:verify")
 
@@ -92,7 +114,9 @@ class VerifyView(FormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.pending_user = _pending_user(request)
-        if self.pending_user is None:
+        # After a sign-up with a taken address: no user, the page is the same (a decoy).
+        self.decoy_email = _signup_decoy_email(request) if self.pending_user is None else ""
+        if self.pending_user is None and not self.decoy_email:
             if request.user.is_authenticated:
                 return redirect("/")
             messages.info(request, _("Sign in to receive a confirmation code."))
@@ -100,18 +124,20 @@ class VerifyView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(pending_user=self.pending_user, **kwargs)
+        email = self.pending_user.email if self.pending_user else self.decoy_email
+        return super().get_context_data(email=email, **kwargs)
 
     def form_valid(self, form):
         try:
             user = services.user_verify_email(
-                user=self.pending_user, code=form.cleaned_data["code"]
+                user=self.pending_user, email=self.decoy_email, code=form.cleaned_data["code"]
             )
         except ValidationError as error:
             form.add_error("code", error)
             return self.form_invalid(form)
         next_url = safe_next_url(self.request, self.request.session.pop(PENDING_NEXT_KEY, ""))
         self.request.session.pop(PENDING_USER_KEY, None)
+        self.request.session.pop(PENDING_EMAIL_KEY, None)
         auth_login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Your e-mail address is confirmed. Welcome!"))
         return HttpResponseRedirect(next_url or "/")
@@ -122,23 +148,35 @@ class VerifyResendView(View):
 
     def post(self, request, *args, **kwargs):
         user = _pending_user(request)
-        if user is None:
+        decoy_email = _signup_decoy_email(request) if user is None else ""
+        if user is None and not decoy_email:
             messages.info(request, _("Sign in to receive a confirmation code."))
             return redirect("accounts:login")
         try:
-            services.otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
+            services.user_verification_resend(
+                user=user, email=decoy_email, client_ip=client_ip(request)
+            )
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
-            messages.success(
-                request, _("A new code is on its way to %(email)s.") % {"email": user.email}
-            )
+            email = user.email if user else decoy_email
+            text = _("A new code is on its way to %(email)s.")
+            messages.success(request, text % {"email": email})
         return redirect("accounts:verify")
 
 
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        # A blocked user's session ended: say why on the page it sent them to (once they
+        # try to sign in, the form's own error says it).
+        if not form.is_bound and selectors.session_user_blocked(session=self.request.session):
+            context["blocked_notice"] = BLOCKED_MESSAGE % {"email": settings.STORE_CONTACT_EMAIL}
+        return context
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.method == "GET":
@@ -151,7 +189,7 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         user = form.get_user()
         if not user.email_verified:
-            sent = services.user_verification_send(user=user)
+            sent = services.user_verification_send(user=user, client_ip=client_ip(self.request))
             self.request.session[PENDING_USER_KEY] = user.pk
             self.request.session[PENDING_NEXT_KEY] = self.get_redirect_url()
             if sent:
@@ -184,7 +222,7 @@ class PasswordResetView(FormView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        user = services.password_reset_request(email=email)
+        user = services.password_reset_request(email=email, client_ip=client_ip(self.request))
         # Stored server-side; the page says the same thing whether or not the account exists.
         self.request.session[RESET_USER_KEY] = user.pk if user else None
         self.request.session[RESET_EMAIL_KEY] = email
@@ -211,9 +249,10 @@ class PasswordResetConfirmView(FormView):
             messages.info(request, _("Enter your e-mail address to receive a reset code."))
             return redirect("accounts:password-reset")
         pk = request.session.get(RESET_USER_KEY)
-        self.reset_user = (
-            User.objects.filter(pk=pk, is_active=True).first() if isinstance(pk, int) else None
-        )
+        # One query either way (pk None for an unknown address): the same work.
+        self.reset_user = User.objects.filter(
+            pk=pk if isinstance(pk, int) else None, is_active=True
+        ).first()
         # Read now: once the password changes, this session no longer authenticates.
         self.signed_in_pk = request.user.pk
         return super().dispatch(request, *args, **kwargs)
@@ -298,7 +337,9 @@ class ProfileView(LoginRequiredMixin, UpdateView):
             return redirect(self.get_success_url())
         new_email = form.cleaned_data["email"]
         try:
-            services.email_change_request(user=user, new_email=new_email)
+            services.email_change_request(
+                user=user, new_email=new_email, client_ip=client_ip(self.request)
+            )
         except ValidationError as error:
             messages.warning(self.request, error.messages[0])
             return redirect(self.get_success_url())
@@ -325,12 +366,80 @@ class EmailVerifyView(LoginRequiredMixin, FormView):
     def form_valid(self, form):
         try:
             user = services.email_change_confirm(
-                user=self.request.user, code=form.cleaned_data["code"]
+                user=self.request.user,
+                code=form.cleaned_data["code"],
+                undo_url=self._undo_url,
             )
         except ValidationError as error:
             form.add_error("code", error)
             return self.form_invalid(form)
+        # Every other session has ended; this one carries on.
+        update_session_auth_hash(self.request, user)
         messages.success(
-            self.request, _("Your e-mail address is now %(email)s.") % {"email": user.email}
+            self.request,
+            _(
+                "Your e-mail address is now %(email)s. Other devices have been signed out, and "
+                "we have told your previous address."
+            )
+            % {"email": user.email},
         )
         return redirect(reverse("accounts:profile"))
+
+    def _undo_url(self, token: str) -> str:
+        path = f"{reverse('accounts:email-undo')}?{urlencode({'token': token})}"
+        return self.request.build_absolute_uri(path)
+
+
+class EmailUndoView(FormView):
+    """The link sent to the old address after an e-mail change: GET shows what it will do,
+    the POST (with its CSRF token) puts the old address back and ends every session."""
+
+    form_class = EmailUndoForm
+    template_name = "accounts/email_undo.html"
+
+    def get_initial(self):
+        return {"token": self.request.GET.get("token", "")}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        token = self.request.POST.get("token") or self.request.GET.get("token", "")
+        try:
+            context["undo_user"], context["old_email"] = services.email_change_undo_check(
+                token=token
+            )
+        except ValidationError as error:
+            context["link_error"] = error.messages[0]
+        return context
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if "link_error" in response.context_data:
+            response.status_code = HTTPStatus.BAD_REQUEST
+        return response
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = HTTPStatus.BAD_REQUEST
+        return response
+
+    def form_valid(self, form):
+        try:
+            user = services.email_change_undo(
+                token=form.cleaned_data["token"], client_ip=client_ip(self.request)
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        # Signed out everywhere, this browser included; a code is on its way to set a password.
+        auth_logout(self.request)
+        self.request.session[RESET_USER_KEY] = user.pk
+        self.request.session[RESET_EMAIL_KEY] = user.email
+        messages.success(
+            self.request,
+            _(
+                "%(email)s is your address again and everybody has been signed out. We have "
+                "e-mailed it a code: choose a new password to sign in again."
+            )
+            % {"email": user.email},
+        )
+        return redirect("accounts:password-reset-confirm")

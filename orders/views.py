@@ -8,9 +8,11 @@ from django.db.models import Prefetch, Sum
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
+from accounts.mixins import SignInRequiredMixin
 from carts.selectors import cart_get_summary
 
 from .forms import CheckoutForm
@@ -22,7 +24,8 @@ from .services import OrderAlreadyPlaced, order_cancel, order_place
 CHECKOUT_TOKEN_SESSION_KEY = "orders_checkout_token"  # noqa: S105 (a key name)
 
 
-class CheckoutView(LoginRequiredMixin, FormView):
+class CheckoutView(SignInRequiredMixin, FormView):
+    sign_in_reason = gettext_lazy("Sign in to check out.")
     form_class = CheckoutForm
     template_name = "orders/checkout.html"
     http_method_names = ["get", "post", "head", "options"]  # FormView would take PUT as POST
@@ -107,7 +110,8 @@ class CheckoutView(LoginRequiredMixin, FormView):
         return HttpResponseRedirect(order.get_absolute_url())
 
 
-class OrderListView(LoginRequiredMixin, ListView):
+class OrderListView(SignInRequiredMixin, ListView):
+    sign_in_reason = gettext_lazy("Sign in to see your orders.")
     template_name = "orders/order_list.html"
     context_object_name = "orders"
     paginate_by = 20
@@ -121,7 +125,8 @@ class OrderListView(LoginRequiredMixin, ListView):
         )
 
 
-class OrderDetailView(LoginRequiredMixin, DetailView):
+class OrderDetailView(SignInRequiredMixin, DetailView):
+    sign_in_reason = gettext_lazy("Sign in to see your orders.")
     template_name = "orders/order_detail.html"
     context_object_name = "order"
     slug_field = "number"

@@ -1,15 +1,16 @@
 from http import HTTPStatus
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
+from accounts.mixins import SignInRequiredMixin
 from carts.selectors import cart_item_count, cart_quantities
 from carts.views import NOT_FOUND_MESSAGE, safe_back_url, wants_json
 from products.models import Product
@@ -24,7 +25,8 @@ from .services import (
 )
 
 
-class WishlistDetailView(LoginRequiredMixin, ListView):
+class WishlistDetailView(SignInRequiredMixin, ListView):
+    sign_in_reason = gettext_lazy("Sign in to see your wishlist.")
     template_name = "wishlists/wishlist_detail.html"
     context_object_name = "items"
 

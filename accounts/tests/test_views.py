@@ -1,6 +1,8 @@
 import io
+import re
 from datetime import timedelta
 from http import HTTPStatus
+from urllib.parse import unquote
 
 import pytest
 from axes.models import AccessAttempt
@@ -134,7 +136,7 @@ def test_verify_keeps_a_safe_next_and_drops_an_unsafe_one(client, sent, mailoutb
         ({"password2": "something-else-1"}, "password2"),
         ({"password1": "password", "password2": "password"}, "password2"),
         ({"username": "NEWBIE"}, "username"),
-        ({"email": "NEWBIE@example.com"}, "email"),
+        ({"username": "ＮＥＷＢＩＥ"}, "username"),
         ({"username": "a@b"}, "username"),
         ({"email": "not-an-email"}, "email"),
     ],
@@ -274,7 +276,7 @@ def test_login_of_a_blocked_user_says_the_account_is_blocked(client):
     UserFactory(username="alice", is_active=False)
     response = _login(client, "alice")
     assert response.status_code == HTTPStatus.OK
-    assert "This account is blocked" in response.content.decode()
+    assert "Your account is blocked" in response.content.decode()
     assert _signed_in_user_id(client) is None
 
 
@@ -583,7 +585,12 @@ def test_profile_saves_names_and_address(client):
     user = UserFactory()
     client.force_login(user)
     data = _profile_data(
-        user, first_name="Ada", city="London", postal_code="N1 9GU", country="GB", phone="+44 20 7946 0000"
+        user,
+        first_name="Ada",
+        city="London",
+        postal_code="N1 9GU",
+        country="GB",
+        phone="+44 20 7946 0000",
     )
     response = client.post(PROFILE_URL, data)
     assert response.url == PROFILE_URL
@@ -667,7 +674,10 @@ def test_changed_email_takes_effect_only_after_its_code(client, sent, mailoutbox
     user = UserFactory(email="old@example.com")
     client.force_login(user)
     with sent():
-        response = client.post(PROFILE_URL, _profile_data(user, email="new@example.com"))
+        response = client.post(
+            PROFILE_URL,
+            _profile_data(user, email="new@example.com", current_password=DEFAULT_PASSWORD),
+        )
     assert response.url == EMAIL_VERIFY_URL
     assert mailoutbox[0].to == ["new@example.com"]
     user.refresh_from_db()
@@ -684,7 +694,10 @@ def test_email_verify_with_a_wrong_code_keeps_the_old_address(client, sent, mail
     user = UserFactory(email="old@example.com")
     client.force_login(user)
     with sent():
-        client.post(PROFILE_URL, _profile_data(user, email="new@example.com"))
+        client.post(
+            PROFILE_URL,
+            _profile_data(user, email="new@example.com", current_password=DEFAULT_PASSWORD),
+        )
     wrong = f"{(int(code_in(mailoutbox[0])) + 1) % 1_000_000:06d}"
     response = client.post(EMAIL_VERIFY_URL, {"code": wrong})
     assert response.status_code == HTTPStatus.OK
@@ -752,3 +765,145 @@ def test_profile_shows_a_pending_email_change(client):
     html = client.get(PROFILE_URL).content.decode()
     assert "pending@example.com" in html
     assert EMAIL_VERIFY_URL in html
+
+
+# ------------------------------------------------------------------------------
+# Issue 16.2: a stolen session cannot take the account over through its e-mail address
+# ------------------------------------------------------------------------------
+EMAIL_UNDO_URL = reverse("accounts:email-undo")
+
+
+def test_a_session_without_the_password_cannot_change_the_email(client, sent, mailoutbox):
+    user = UserFactory(email="old@example.com")
+    client.force_login(user)
+    for password in ["", "a-guess"]:
+        data = _profile_data(user, email="thief@example.com", current_password=password)
+        with sent():
+            response = client.post(PROFILE_URL, data)
+        assert response.status_code == HTTPStatus.OK
+        assert "current password" in response.context["form"].errors["current_password"][0]
+    assert mailoutbox == []
+    assert not OneTimeCode.objects.exists()
+
+
+def _change_email(client, user, sent, mailoutbox, code_in, new="thief@example.com"):
+    """Change `user`'s address through the pages; returns the undo link sent to the old one."""
+    with sent():
+        client.post(PROFILE_URL, _profile_data(user, email=new, current_password=DEFAULT_PASSWORD))
+    with sent():
+        response = client.post(EMAIL_VERIFY_URL, {"code": code_in(mailoutbox[-1])})
+    assert response.url == PROFILE_URL
+    notice = mailoutbox[-1]
+    assert notice.to == [user.email]  # the old address
+    return notice.body.split("http://testserver", 1)[1].split()[0]
+
+
+def test_an_email_change_signs_out_other_devices_and_keeps_this_one(
+    client, sent, mailoutbox, code_in
+):
+    user = UserFactory(email="old@example.com")
+    other_device = Client()
+    other_device.force_login(user)
+    client.force_login(user)
+    _change_email(client, user, sent, mailoutbox, code_in)
+    assert client.get(PROFILE_URL).status_code == HTTPStatus.OK
+    assert other_device.get(PROFILE_URL).status_code == HTTPStatus.FOUND  # signed out
+
+
+def test_the_old_address_can_undo_a_change_and_take_the_account_back(
+    client, sent, mailoutbox, code_in
+):
+    user = UserFactory(email="old@example.com")
+    thief = Client()
+    thief.force_login(user)
+    link = _change_email(thief, user, sent, mailoutbox, code_in)
+    assert link.startswith(f"{EMAIL_UNDO_URL}?token=")
+
+    owner = Client(enforce_csrf_checks=True)
+    page = owner.get(link)  # a GET changes nothing
+    assert page.status_code == HTTPStatus.OK
+    assert "old@example.com" in page.content.decode()
+    assert User.objects.get(pk=user.pk).email == "thief@example.com"
+
+    token = page.context["form"]["token"].value()
+    csrf = owner.cookies["csrftoken"].value
+    with sent():
+        response = owner.post(EMAIL_UNDO_URL, {"token": token, "csrfmiddlewaretoken": csrf})
+    assert response.url == RESET_CONFIRM_URL
+    user.refresh_from_db()
+    assert user.email == "old@example.com" and not user.has_usable_password()
+    assert thief.get(PROFILE_URL).status_code == HTTPStatus.FOUND  # the thief is signed out
+    assert not _login(Client(), "old@example.com").wsgi_request.user.is_authenticated
+
+    # The owner chooses a new password with the code e-mailed to the old address.
+    assert mailoutbox[-1].to == ["old@example.com"]
+    response = owner.post(
+        RESET_CONFIRM_URL,
+        {**_reset_data(code_in(mailoutbox[-1])), "csrfmiddlewaretoken": csrf},
+    )
+    assert response.url == LOGIN_URL
+    assert User.objects.get(pk=user.pk).check_password(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "eyJ1Ijo1fQ:1abc:xyz"])
+def test_a_bad_undo_link_says_so_without_a_form(client, token):
+    response = client.get(EMAIL_UNDO_URL, {"token": token})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "This link is not valid" in response.content.decode()
+    assert '<form method="post">' not in response.content.decode()
+    response = client.post(EMAIL_UNDO_URL, {"token": token})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_an_undo_link_used_twice_says_it_is_done(client, sent, mailoutbox, code_in):
+    user = UserFactory(email="old@example.com")
+    client.force_login(user)
+    link = _change_email(client, user, sent, mailoutbox, code_in)
+    token = unquote(link.split("token=", 1)[1])
+    with sent():
+        client.post(EMAIL_UNDO_URL, {"token": token})
+    response = Client().get(link)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "already been undone" in response.content.decode()
+
+
+# ------------------------------------------------------------------------------
+# Issue 16.5: sign-up answers the same for a taken address
+# ------------------------------------------------------------------------------
+def _without_tokens(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def _sign_up_and_look(email: str, username: str, sent) -> list:
+    """What a visitor sees: the sign-up answer, the code page, a wrong code, a resend."""
+    client = Client()
+    with sent():
+        signup = client.post(SIGNUP_URL, {**SIGNUP_DATA, "username": username, "email": email})
+    seen = [(signup.status_code, signup["Location"], _messages(signup))]
+    for response in [
+        client.get(VERIFY_URL),
+        client.post(VERIFY_URL, {"code": "000000"}),
+        client.post(RESEND_URL, follow=True),
+    ]:
+        seen.append((response.status_code, _without_tokens(response.content.decode())))
+    return seen
+
+
+def test_signup_with_a_taken_address_looks_exactly_like_a_new_one(sent, mailoutbox):
+    # The first sign-up with the address makes an account (no code e-mail matches "000000")…
+    with mock_code("123456"):
+        new = _sign_up_and_look("someone@example.com", "first", sent)
+    # …the second finds the address taken: the visitor cannot tell.
+    taken = _sign_up_and_look("someone@example.com", "second", sent)
+    assert taken == new
+    assert "That code is not right" in new[2][1]
+    assert "less than a minute ago" in new[3][1]
+    assert list(User.objects.values_list("username", flat=True)) == ["first"]
+    assert [m.to for m in mailoutbox] == [["someone@example.com"]] * 2
+    assert "tried to create a new" in mailoutbox[1].body
+
+
+def mock_code(code: str):
+    from unittest import mock
+
+    return mock.patch("accounts.services.secrets.randbelow", return_value=int(code))
