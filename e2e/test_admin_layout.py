@@ -98,3 +98,52 @@ def test_every_admin_list_fits_1280_px_with_both_sidebars(new_context, live_serv
         assert found["filter"], "the filter sidebar is there"
     assert found["overflow"] <= 0, f"{path}: the table sticks out {found['overflow']} px"
     assert sideways_overflow(page) == 0
+
+
+def test_a_products_images_fit_a_phone(new_context, live_server):
+    shop = shop_make()
+    staff = staff_make()
+    context = new_context(viewport=MOBILE)
+    sign_in(context, staff, live_server.url)
+    page = context.new_page()
+
+    page.goto(f"/admin/products/product/{shop.products['teapot'].pk}/change/")
+
+    group = page.locator("#images-group")
+    expect(group).to_be_visible()
+    assert group.evaluate("g => g.scrollWidth - g.clientWidth") <= 0
+    scrolling = page.locator("#images-group *").evaluate_all(
+        "els => els.filter(e => !['INPUT', 'TEXTAREA'].includes(e.tagName))"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1"
+        " && getComputedStyle(e).overflowX !== 'visible')"
+        ".map(e => `${e.tagName}.${e.className} ${e.scrollWidth}>${e.clientWidth}`)"
+    )
+    assert scrolling == [], "a box in the images scrolls sideways"
+    # (A text box may scroll its own long text.) Every image's fields are on screen.
+    right = page.locator("[name='images-1-alt_text']").evaluate(
+        "e => e.getBoundingClientRect().right"
+    )
+    assert right <= MOBILE["width"]
+    assert sideways_overflow(page) == 0
+
+
+def test_the_restock_buttons_are_one_size(new_context, live_server):
+    shop_make()
+    staff = staff_make()
+    context = new_context(viewport=DESKTOP)
+    sign_in(context, staff, live_server.url)
+    page = context.new_page()
+    page.goto("/admin/products/product/")
+    page.locator("#action-toggle").check()
+    page.locator("select[name=action]").select_option("restock")
+    page.get_by_role("button", name="Go").click()
+
+    restock = page.get_by_role("button", name="Restock").bounding_box()
+    cancel = page.get_by_role("link", name="Cancel").bounding_box()
+    assert round(restock["height"]) == round(cancel["height"])
+    assert round(restock["y"]) == round(cancel["y"])
+    # The fields line up: both inputs start at the same x.
+    xs = page.locator("#id_quantity, #id_note").evaluate_all(
+        "els => els.map(e => Math.round(e.getBoundingClientRect().left))"
+    )
+    assert len(set(xs)) == 1

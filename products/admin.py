@@ -82,7 +82,9 @@ class LowStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ProductImageInline(admin.TabularInline):
+class ProductImageInline(admin.StackedInline):
+    """Stacked, not tabular: a table of file, text and number inputs was cut off on a phone."""
+
     model = ProductImage
     extra = 0
     fields = ["preview", "image", "alt_text", "position"]
@@ -101,13 +103,20 @@ class ProductImageInline(admin.TabularInline):
 
 
 class RestockForm(forms.Form):
+    # The admin's own field classes (widths from admin/css/forms.css), as on a change form.
     quantity = forms.IntegerField(
         label=_("Quantity to add"),
         min_value=1,
         max_value=1_000_000,
         help_text=_("Added to the current stock of every selected product."),
+        widget=forms.NumberInput(attrs={"class": "vIntegerField"}),
     )
-    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
 
 
 @admin.register(Product)

@@ -268,6 +268,41 @@ def test_restock_asks_for_a_quantity_then_adds_it(staff_client, staff):
     assert {m.created_by for m in movements} == {staff}
 
 
+def test_restock_form_uses_the_admin_form_layout_and_one_button_size(staff_client):
+    product = ProductFactory(stock=2)
+    selection = {"action": "restock", "_selected_action": [product.pk], "index": 0}
+
+    content = staff_client.post(CHANGELIST, selection).content.decode()
+
+    # The admin's form styles, so labels and fields line up as on a change form.
+    assert "admin/css/forms.css" in content
+    assert '<fieldset class="module aligned">' in content
+    for name in ("quantity", "note"):
+        assert f'<div class="form-row field-{name}">' in content
+        assert f'<div class="flex-container"><label for="id_{name}"' in content
+    assert 'class="vIntegerField"' in content and 'class="vTextField"' in content
+    # The help text sits under the field and is tied to it.
+    assert '<div class="help" id="id_quantity_helptext">' in content
+    assert 'aria-describedby="id_quantity_helptext"' in content
+    # Both buttons are sized by one rule (static/css/admin.css .restock-buttons).
+    buttons = content.split('<div class="submit-row restock-buttons">')[1].split("</div>")[0]
+    assert 'type="submit"' in buttons and 'class="button cancel-link"' in buttons
+
+
+def test_product_images_are_stacked_not_a_table(staff_client):
+    product = ProductFactory()
+    ProductImageFactory(product=product)
+
+    content = staff_client.get(
+        reverse("admin:products_product_change", args=[product.pk])
+    ).content.decode()
+
+    images = content.split('id="images-group"')[1].split('id="images-empty"')[0]
+    assert "inline-related" in images
+    assert "<table" not in images  # a table of inputs was cut off on a phone
+    assert 'name="images-0-alt_text"' in images
+
+
 @pytest.mark.parametrize("quantity", ["0", "-3", "many"])
 def test_restock_refuses_a_bad_quantity(staff_client, quantity):
     product = ProductFactory(stock=2)
