@@ -53,4 +53,4 @@ cluster: $(VENV)/.installed
 	$(PY) bench/cluster.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache
