@@ -75,7 +75,6 @@ class SignupForm(auth_forms.BaseUserCreationForm):
         return email
 
 
-
 class CodeForm(forms.Form):
     """A 6-digit one-time code (sign-up verification, e-mail change)."""
 

@@ -24,6 +24,7 @@ from django.utils.crypto import constant_time_compare, get_random_string, salted
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
+from myecommerce.imaging import image_load_bounded
 from myecommerce.security_store import security_cache
 from myecommerce.tasks import email_dispatch
 
@@ -519,15 +520,14 @@ PROFILE_FIELDS = [
 
 def _avatar_thumbnail(upload) -> ContentFile:
     """A square JPEG thumbnail of an (already validated) image, without its EXIF data."""
-    upload.seek(0)
     try:
-        with Image.open(upload) as image:
-            image = ImageOps.exif_transpose(image)
-            image = ImageOps.fit(image.convert("RGBA"), AVATAR_SIZE, Image.Resampling.LANCZOS)
-            background = Image.new("RGB", image.size, "white")
-            background.paste(image, mask=image.getchannel("A"))
-            buffer = io.BytesIO()
-            background.save(buffer, format="JPEG", quality=88, optimize=True)
+        # Decoded within a memory bound, upright, without metadata (myecommerce.imaging).
+        image, _uploaded_format = image_load_bounded(upload)
+        image = ImageOps.fit(image.convert("RGBA"), AVATAR_SIZE, Image.Resampling.LANCZOS)
+        background = Image.new("RGB", image.size, "white")
+        background.paste(image, mask=image.getchannel("A"))
+        buffer = io.BytesIO()
+        background.save(buffer, format="JPEG", quality=88, optimize=True)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         # verify() does not decode the pixels; a truncated or corrupt file fails only here.
         raise ValidationError(

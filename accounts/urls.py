@@ -19,4 +19,5 @@ urlpatterns = [
     path("password/change/", views.PasswordChangeView.as_view(), name="password-change"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("email/verify/", views.EmailVerifyView.as_view(), name="email-verify"),
+    path("email/undo/", views.EmailUndoView.as_view(), name="email-undo"),
 ]

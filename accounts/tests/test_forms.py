@@ -73,10 +73,12 @@ def test_profile_form_refuses_renaming_to_a_lookalike_of_another_username():
     assert _codes(form, "username") == ["username_taken"]
 
 
-def test_signup_form_refuses_an_email_taken_in_another_case():
+def test_signup_form_does_not_say_that_an_email_is_taken():
+    """Issue 16.5: the service tells the address's owner instead (see test_views)."""
     UserFactory(email="newbie@example.com")
     form = SignupForm(data=SIGNUP)
-    assert _codes(form, "email") == ["email_taken"]
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["email"] == "newbie@example.com"
 
 
 def test_signup_form_refuses_an_at_sign_in_the_username():
@@ -159,9 +161,27 @@ def test_profile_form_keeps_your_own_username_in_another_case():
     assert form.is_valid(), form.errors
 
 
+@pytest.mark.parametrize(
+    ("password", "code"), [("", "password_required"), ("not-my-password", "password_incorrect")]
+)
+def test_profile_form_asks_for_the_current_password_to_change_the_email(password, code):
+    """Issue 16.2: a signed-in session alone cannot move the account to another address."""
+    user = UserFactory(email="old@example.com")
+    data = _profile(user, email="new@example.com", current_password=password)
+    form = ProfileForm(data=data, instance=user)
+    assert _codes(form, "current_password") == [code]
+
+
+def test_profile_form_needs_no_password_for_other_changes():
+    user = UserFactory(email="old@example.com")
+    form = ProfileForm(data=_profile(user, city="Lyon"), instance=user)
+    assert form.is_valid(), form.errors
+
+
 def test_profile_form_never_puts_a_new_email_on_the_instance():
     user = UserFactory(email="old@example.com")
-    form = ProfileForm(data=_profile(user, email="New@example.com"), instance=user)
+    data = _profile(user, email="New@example.com", current_password=DEFAULT_PASSWORD)
+    form = ProfileForm(data=data, instance=user)
     assert form.is_valid(), form.errors
     assert form.email_changed
     assert form.cleaned_data["email"] == "new@example.com"

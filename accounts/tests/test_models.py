@@ -23,6 +23,36 @@ def test_email_is_stored_lowercase_and_unique_whatever_the_case():
         User.objects.create(username="other", email="ADA@example.com")
 
 
+def test_the_database_refuses_a_lookalike_username_whatever_saves_it():
+    UserFactory(username="alice")
+    with pytest.raises(IntegrityError):
+        User.objects.create(username="ALİCE", email="other@example.com")
+
+
+def test_renaming_keeps_the_lookalike_key_up_to_date():
+    user = UserFactory(username="alice")
+    user.username = "Ｂｏｂ"
+    user.save(update_fields=["username"])
+    assert User.objects.get(pk=user.pk).username_key == "bob"
+    assert User.objects.create(username="alice", email="new@example.com").username_key == "alice"
+
+
+def test_the_lookalike_key_migration_keeps_older_duplicates_apart():
+    """Accounts that looked alike before the key existed all get one (the later suffixed)."""
+    migration = import_module("accounts.migrations.0005_code_send_limits_and_username_key")
+    first = UserFactory(username="alice")
+    second = UserFactory(username="bob")
+    # As before the migration: no key (distinct placeholders, the constraint already exists).
+    User.objects.filter(pk=second.pk).update(username="ALİCE", username_key="-2")
+    User.objects.filter(pk=first.pk).update(username_key="-1")
+    migration.fill_username_keys(SimpleNamespace(get_model=lambda *a: User), None)
+    keys = dict(User.objects.values_list("pk", "username_key"))
+    assert keys[first.pk] == "alice" and keys[second.pk] == f"alice#{second.pk}"
+    second.refresh_from_db()
+    second.first_name = "Still saves"
+    second.save()  # its suffixed key is kept, so saving does not collide
+
+
 def test_session_auth_hash_changes_with_the_session_epoch():
     user = UserFactory()
     before = user.get_session_auth_hash()

@@ -261,6 +261,102 @@ def test_signup_creates_an_unverified_customer_and_emails_a_code(sent, mailoutbo
     assert user.one_time_codes.get().purpose == SIGNUP
 
 
+@pytest.fixture
+def work():
+    """Count the costly steps of a request: password hashes, code hashes, e-mails handed to
+    the mail queue (sent or not) and database queries."""
+    from contextlib import contextmanager
+
+    from django.contrib.auth.hashers import MD5PasswordHasher
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    @contextmanager
+    def count():
+        counts = {}
+        with (
+            mock.patch.object(
+                MD5PasswordHasher, "encode", autospec=True, side_effect=MD5PasswordHasher.encode
+            ) as hashes,
+            mock.patch("accounts.services.otp_hash", wraps=services.otp_hash) as code_hashes,
+            mock.patch("accounts.services.email_dispatch", wraps=services.email_dispatch) as mail,
+            CaptureQueriesContext(connection) as queries,
+        ):
+            yield counts
+        counts.update(
+            passwords=hashes.call_count,
+            codes=code_hashes.call_count,
+            mails=mail.call_count,
+            queries=len(queries),
+        )
+
+    return count
+
+
+def test_signup_with_a_taken_address_makes_nothing_and_tells_its_owner(sent, mailoutbox):
+    """Issue 16.5: no second account, no error to the visitor, an e-mail to the owner."""
+    owner = UserFactory(username="owner", email="owner@example.com")
+    with sent():
+        result = services.user_signup(
+            username="prober", email="Owner@Example.com", password="a-Str0ng-pass!"
+        )
+    assert result is None
+    assert list(User.objects.values_list("username", flat=True)) == ["owner"]
+    [notice] = mailoutbox
+    assert notice.to == ["owner@example.com"]
+    assert "tried to create a new" in notice.body and "Hello owner" in notice.body
+    assert "tried to create a new" in notice.alternatives[0][0]
+    assert owner.one_time_codes.count() == 0
+
+
+def test_the_owner_is_told_of_sign_up_attempts_at_most_once_a_minute(sent, mailoutbox):
+    UserFactory(email="owner@example.com")
+    for _ in range(3):
+        with sent():
+            services.user_signup(username="p", email="owner@example.com", password="x-Pass-1!")
+    assert len(mailoutbox) == 1
+
+
+def test_signup_does_the_same_work_whether_or_not_the_address_is_taken(sent, work):
+    UserFactory(email="owner@example.com")
+    with work() as new, sent():
+        services.user_signup(username="new", email="new@example.com", password="a-Str0ng-pass!")
+    with work() as taken, sent():
+        services.user_signup(username="p", email="owner@example.com", password="a-Str0ng-pass!")
+    assert new["passwords"] == taken["passwords"] == 1
+    assert new["mails"] == taken["mails"] == 1
+
+
+def test_reset_request_does_the_same_work_whether_or_not_the_address_has_an_account(
+    sent, work, mailoutbox
+):
+    UserFactory(email="real@example.com")
+    with work() as real, sent():
+        services.password_reset_request(email="real@example.com")
+    with work() as unknown, sent():
+        services.password_reset_request(email="nobody@example.com")
+    assert real["codes"] == unknown["codes"] == 1
+    assert real["mails"] == unknown["mails"] == 1  # the decoy's is addressed to nobody
+    assert [m.to for m in mailoutbox] == [["real@example.com"]]
+
+
+def test_a_wrong_reset_code_costs_the_same_whether_or_not_the_address_has_an_account(sent, work):
+    real = UserFactory(email="real@example.com")
+    with sent():
+        services.password_reset_request(email="real@example.com")
+        services.password_reset_request(email="nobody@example.com")
+    outcomes = {}
+    for name, user, email in [
+        ("real", real, "real@example.com"),
+        ("unknown", None, "nobody@example.com"),
+    ]:
+        with work() as outcomes[name], pytest.raises(ValidationError) as excinfo:
+            services.password_reset_confirm(user=user, email=email, code="000000", password="x")
+        assert excinfo.value.code == "invalid"
+    assert outcomes["real"]["codes"] == outcomes["unknown"]["codes"] == 4
+    assert outcomes["real"]["queries"] == outcomes["unknown"]["queries"]
+
+
 def test_signup_with_a_taken_username_is_refused_not_crashed():
     UserFactory(username="taken")
     with pytest.raises(ValidationError) as excinfo:
@@ -392,7 +488,7 @@ def test_email_change_takes_effect_only_with_the_code(issue, sent, mailoutbox, c
     assert mailoutbox[0].to == ["new@example.com"]
     user.refresh_from_db()
     assert user.email == "old@example.com"
-    services.email_change_confirm(user=user, code=code_in(mailoutbox[0]))
+    services.email_change_confirm(user=user, code=code_in(mailoutbox[0]), undo_url=_undo_url)
     user.refresh_from_db()
     assert user.email == "new@example.com" and user.email_verified
 
@@ -409,8 +505,146 @@ def test_email_change_is_refused_if_the_address_was_taken_meanwhile(issue):
     _otc, code = issue(user, EMAIL_CHANGE, new_email="late@example.com")
     UserFactory(email="late@example.com")
     with pytest.raises(ValidationError) as excinfo:
-        services.email_change_confirm(user=user, code=code)
+        services.email_change_confirm(user=user, code=code, undo_url=_undo_url)
     assert excinfo.value.code == "taken"
+
+
+# ------------------------------------------------------------------------------
+# Issue 16.2: an e-mail change ends other sessions, tells the old address, can be undone
+# ------------------------------------------------------------------------------
+def _undo_url(token: str) -> str:
+    return f"https://shop.example.com/accounts/email/undo/?token={token}"
+
+
+@pytest.fixture
+def changed(issue, sent, mailoutbox):
+    """A user whose address was changed from old@ to thief@; returns (user, undo token)."""
+    user = UserFactory(email="old@example.com")
+    _otc, code = issue(user, EMAIL_CHANGE, new_email="thief@example.com")
+    with sent():
+        services.email_change_confirm(user=user, code=code, undo_url=_undo_url)
+    notice = mailoutbox[-1]
+    token = notice.body.split("?token=", 1)[1].split()[0]
+    return user, token
+
+
+def test_an_email_change_ends_every_session_and_tells_the_old_address(changed, mailoutbox):
+    user, _token = changed
+    notice = mailoutbox[-1]
+    assert notice.to == ["old@example.com"]
+    assert "thief@example.com" in notice.body and "7 days" in notice.body
+    assert "https://shop.example.com/accounts/email/undo/?token=" in notice.body
+    assert "https://shop.example.com/accounts/email/undo/?token=" in notice.alternatives[0][0]
+    assert User.objects.get(pk=user.pk).session_epoch == 1  # every session hash changed
+
+
+def test_undoing_an_email_change_restores_the_address_and_locks_out_whoever_changed_it(
+    changed, sent, mailoutbox
+):
+    user, token = changed
+    with sent():
+        services.email_change_undo(token=token)
+    user = User.objects.get(pk=user.pk)
+    assert user.email == "old@example.com" and user.email_verified
+    assert not user.has_usable_password()  # the thief may know the password
+    assert user.session_epoch == 2  # every session ended again
+    reset = mailoutbox[-1]  # and a code to choose a new password goes to the owner
+    assert reset.to == ["old@example.com"] and "reset the password" in reset.body
+    assert OneTimeCode.objects.filter(user=user, purpose=RESET, used_at=None).count() == 1
+
+
+def test_undoing_cancels_an_email_change_still_waiting_for_its_code(changed, issue):
+    user, token = changed
+    _age(OneTimeCode.objects.get(user=user, purpose=EMAIL_CHANGE), minutes=2)
+    _otc, code = issue(user, EMAIL_CHANGE, new_email="again@example.com")
+    services.email_change_undo(token=token)
+    with pytest.raises(ValidationError):
+        services.email_change_confirm(user=user, code=code, undo_url=_undo_url)
+    assert User.objects.get(pk=user.pk).email == "old@example.com"
+
+
+def test_an_undo_link_works_once(changed):
+    _user, token = changed
+    services.email_change_undo(token=token)
+    with pytest.raises(ValidationError) as excinfo:
+        services.email_change_undo(token=token)
+    assert excinfo.value.code == "undone"
+
+
+def test_an_undo_link_expires_after_the_configured_days(changed, settings):
+    _user, token = changed
+    settings.EMAIL_CHANGE_UNDO_DAYS = 7
+    later = timezone.now() + timedelta(days=7, minutes=1)
+    with (
+        mock.patch("django.core.signing.time.time", return_value=later.timestamp()),
+        pytest.raises(ValidationError) as excinfo,
+    ):
+        services.email_change_undo(token=token)
+    assert excinfo.value.code == "expired"
+    assert User.objects.get(pk=_user.pk).email == "thief@example.com"
+
+
+@pytest.mark.parametrize("tamper", [lambda t: t[:-2] + "xx", lambda t: "", lambda t: "a:b:c"])
+def test_a_forged_undo_link_is_refused(changed, tamper):
+    _user, token = changed
+    with pytest.raises(ValidationError) as excinfo:
+        services.email_change_undo(token=tamper(token))
+    assert excinfo.value.code == "invalid"
+
+
+def test_an_undo_is_refused_if_another_account_took_the_old_address(changed):
+    user, token = changed
+    UserFactory(email="old@example.com")
+    with pytest.raises(ValidationError) as excinfo:
+        services.email_change_undo(token=token)
+    assert excinfo.value.code == "taken"
+    assert User.objects.get(pk=user.pk).email == "thief@example.com"
+
+
+# ------------------------------------------------------------------------------
+# Issue 16.10: code e-mails are limited per destination address and per client address
+# ------------------------------------------------------------------------------
+def test_other_accounts_cannot_send_a_second_code_to_an_address_within_a_minute(issue, mailoutbox):
+    for n in range(3):
+        user = UserFactory(username=f"flooder{n}")
+        try:
+            issue(user, EMAIL_CHANGE, new_email="Victim@Outside.example")
+        except ValidationError as error:
+            assert error.code == "throttled"
+    assert [m.to for m in mailoutbox] == [["victim@outside.example"]]
+    first = OneTimeCode.objects.get(sent_to="victim@outside.example")
+    _age(first, minutes=1)
+    issue(UserFactory(username="later"), EMAIL_CHANGE, new_email="victim@outside.example")
+    assert len(mailoutbox) == 2
+
+
+def test_one_client_address_gets_a_limited_number_of_codes_an_hour(sent, mailoutbox, settings):
+    settings.ACCOUNTS_CODES_PER_IP_PER_HOUR = 3
+    users = [UserFactory(username=f"u{n}") for n in range(5)]
+    for user in users[:3]:
+        with sent():
+            services.otp_issue(user=user, purpose=SIGNUP, client_ip="203.0.113.9")
+    with pytest.raises(ValidationError) as excinfo:
+        services.otp_issue(user=users[3], purpose=SIGNUP, client_ip="203.0.113.9")
+    assert excinfo.value.code == "throttled_ip"
+    assert "60 minutes" in excinfo.value.messages[0]
+    with sent():  # another address is not held back
+        services.otp_issue(user=users[3], purpose=SIGNUP, client_ip="203.0.113.10")
+    for otc in OneTimeCode.objects.filter(client_ip="203.0.113.9"):
+        _age(otc, hours=1)
+    with sent():  # an hour later, the first address may ask again
+        services.otp_issue(user=users[4], purpose=SIGNUP, client_ip="203.0.113.9")
+    assert len(mailoutbox) == 5
+
+
+def test_a_reset_request_over_the_client_limit_is_quietly_ignored(sent, mailoutbox, settings):
+    settings.ACCOUNTS_CODES_PER_IP_PER_HOUR = 1
+    UserFactory(email="a@example.com")
+    UserFactory(email="b@example.com")
+    with sent():
+        services.password_reset_request(email="a@example.com", client_ip="203.0.113.9")
+        services.password_reset_request(email="b@example.com", client_ip="203.0.113.9")
+    assert [m.to for m in mailoutbox] == [["a@example.com"]]
 
 
 # ------------------------------------------------------------------------------
