@@ -130,9 +130,7 @@ def test_the_wishlist_heart_toggles_in_place(new_context, live_server):
     assert not WishlistItem.objects.filter(user=shopper, product=product).exists()
 
 
-def test_without_javascript_the_wishlist_heart_comes_back_to_the_product(
-    new_context, live_server
-):
+def test_without_javascript_the_wishlist_heart_comes_back_to_the_product(new_context, live_server):
     product = ProductFactory(name="Wool blanket", stock=3)
     shopper = shopper_make()
     context = new_context(java_script_enabled=False)
@@ -145,3 +143,28 @@ def test_without_javascript_the_wishlist_heart_comes_back_to_the_product(
     expect(page).to_have_url(re.compile(rf"{product.get_absolute_url()}#product-{product.pk}$"))
     expect_message(page, "Added Wool blanket to your wishlist.")
     expect(page.get_by_test_id("wishlist-toggle")).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_heart_clicked_after_the_session_ended_goes_to_sign_in_and_back(
+    new_context, live_server, page_problems
+):
+    from django.conf import settings
+
+    page_problems.allow(r"HTTP 403 for .*/wishlist/add/")  # the signed-out answer
+    page_problems.allow(r"status of 403")
+    product = ProductFactory(name="Wool blanket", stock=3)
+    shopper = shopper_make()
+    context = new_context()
+    sign_in(context, shopper, live_server.url)
+    page = context.new_page()
+    page.goto(product.get_absolute_url())
+    # Signed out meanwhile (the session cookie gone; the CSRF cookie stays).
+    cookies = [c for c in context.cookies() if c["name"] != settings.SESSION_COOKIE_NAME]
+    context.clear_cookies()
+    context.add_cookies(cookies)
+
+    page.get_by_role("button", name="Add to wishlist").click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    expect_message(page, "Sign in to keep a wishlist.")
+    assert not WishlistItem.objects.exists()

@@ -62,13 +62,13 @@ class WishlistActionView(View):
         as_json = wants_json(request)
         if not request.user.is_authenticated:
             message = _("Sign in to keep a wishlist.")
+            messages.info(request, message)  # the script goes to sign in too, and shows it
+            to_login = redirect_to_login(self.get_success_url())
             if as_json:
-                login = redirect_to_login(self.get_success_url()).url
                 return JsonResponse(
-                    {"message": message, "login_url": login}, status=HTTPStatus.FORBIDDEN
+                    {"message": message, "login_url": to_login.url}, status=HTTPStatus.FORBIDDEN
                 )
-            messages.info(request, message)
-            return redirect_to_login(self.get_success_url())
+            return to_login
         try:
             message = self.perform(kwargs["product_id"])
         except (ProductNotFound, WishlistItemNotFound):

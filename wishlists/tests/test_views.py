@@ -244,6 +244,8 @@ def test_a_signed_out_script_is_told_where_to_sign_in(client, product):
     assert parts.path == reverse("accounts:login")
     assert parse_qs(parts.query)["next"] == [next_url]
     assert WishlistItem.objects.count() == 0
+    # The script goes there next: the sign-in page says why.
+    assert "Sign in to keep a wishlist." in client.get(response.json()["login_url"]).text
 
 
 def test_the_redirect_comes_back_to_the_products_anchor(client, shopper, product):
