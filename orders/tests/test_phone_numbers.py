@@ -127,7 +127,6 @@ def test_the_migrations_store_readable_numbers_in_e164_and_keep_the_rest():
     from django.db.migrations.executor import MigrationExecutor
 
     before = [("accounts", "0003_create_customer_and_manager_groups"), ("orders", "0001_initial")]
-    after = [("accounts", "0004_user_phone_e164"), ("orders", "0002_order_shipping_phone_e164")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
@@ -154,7 +153,9 @@ def test_the_migrations_store_readable_numbers_in_e164_and_keep_the_rest():
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate(after)
+    # Forward to the latest migration of every app (0004/0002 and any later ones), so the
+    # tests after this one find the schema they expect.
+    executor.migrate(executor.loader.graph.leaf_nodes())
     expected = {"dots": "+12015550123", "uk": "+442079460000", "odd": "555.123.4567"}
     with connection.cursor() as cursor:
         cursor.execute("SELECT username, phone FROM accounts_user")
