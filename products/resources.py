@@ -47,6 +47,8 @@ TEMPLATE_EXAMPLE = {
 # ------------------------------------------------------------------------------
 class PriceWidget(widgets.DecimalWidget):
     def clean(self, value, row=None, **kwargs):
+        if self.is_empty(value):
+            raise ValueError(_("Empty: write a price such as 49.99."))
         try:
             number = super().clean(value, row=row, **kwargs)
         except (InvalidOperation, ValueError, TypeError):
@@ -76,6 +78,8 @@ class ActiveWidget(widgets.BooleanWidget):
             return True
         if text in self.NO:
             return False
+        if not text:
+            raise ValueError(_("Empty: write 1 (on sale) or 0 (hidden)."))
         raise ValueError(_("“%(value)s” is not 1 or 0 (yes or no).") % {"value": value})
 
 
@@ -86,6 +90,8 @@ class CategorySlugWidget(widgets.ForeignKeyWidget):
         super().__init__(Category, field="slug")
 
     def clean(self, value, row=None, **kwargs):
+        if value is None or not str(value).strip():
+            raise ValueError(_("Empty: write the slug of a category."))
         try:
             return super().clean(value, row=row, **kwargs)
         except Category.DoesNotExist:

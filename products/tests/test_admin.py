@@ -494,6 +494,17 @@ def test_import_says_what_is_wrong_per_row_and_column_for_every_row(staff_client
     assert not Product.objects.exists()
 
 
+def test_import_says_which_required_cells_are_empty(staff_client):
+    preview = upload(staff_client, HEADER + "K-1,Kettle,kettle,,,,,\n")
+
+    assert preview.context["import_problems"] == [
+        "Row 1, category: Empty: write the slug of a category.",
+        "Row 1, price: Empty: write a price such as 49.99.",
+        "Row 1, stock: Stock is required.",
+        "Row 1, is_active: Empty: write 1 (on sale) or 0 (hidden).",
+    ]
+
+
 def test_import_page_offers_a_template_csv_that_imports(staff_client):
     CategoryFactory(slug="kettles")
     page = staff_client.get(reverse("admin:products_product_import"))
