@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import password_validation
 from django.core import validators
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -23,6 +23,15 @@ def _clean_username(username: str, *, exclude_pk: int | None = None) -> str:
     if others.exists():
         raise forms.ValidationError(_("That username is already taken."), code="username_taken")
     return username
+
+
+def _current_password_is_right(request, user: User, password: str) -> bool:
+    """Check a signed-in user's password as a sign-in would: through django-axes, so wrong
+    guesses count towards the account's lock-out and a stolen session cannot try passwords
+    freely. (Without a request, a form built in code, there is no lock-out to count towards.)"""
+    if request is None:
+        return user.check_password(password)
+    return authenticate(request, username=user.get_username(), password=password) == user
 
 
 def _clean_email(email: str, *, exclude_pk: int | None = None) -> str:
@@ -196,6 +205,18 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         "password_mismatch": _("The two passwords do not match."),
     }
 
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if not _current_password_is_right(self.request, self.user, old_password):
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
+
 
 class ProfileForm(forms.ModelForm):
     """The profile page. A changed `email` is not saved here: it needs a code first."""
@@ -250,7 +271,8 @@ class ProfileForm(forms.ModelForm):
             "email": _("A new address takes effect once you enter the code we send to it."),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
         self.current_email = self.instance.email
@@ -270,7 +292,7 @@ class ProfileForm(forms.ModelForm):
             password = cleaned_data.get("current_password") or ""
             if not password:
                 code = "password_required"
-            elif not self.instance.check_password(password):
+            elif not _current_password_is_right(self.request, self.instance, password):
                 code = "password_incorrect"
             else:
                 return cleaned_data

@@ -295,6 +295,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
 
+    def get_form_kwargs(self):
+        # The current password is checked as a sign-in is (lock-out counted).
+        return {**super().get_form_kwargs(), "request": self.request}
+
     def form_valid(self, form):
         user = services.user_password_set(
             user=form.user, password=form.cleaned_data["new_password1"]
@@ -316,6 +320,10 @@ class ProfileView(LoginRequiredMixin, UpdateView):
     def get_object(self, queryset=None):
         # A fresh copy, so an invalid form never changes request.user (e.g. the navbar).
         return User.objects.get(pk=self.request.user.pk)
+
+    def get_form_kwargs(self):
+        # The current password is checked as a sign-in is (lock-out counted).
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def get_context_data(self, **kwargs):
         pending = selectors.email_change_pending(user=self.request.user)

@@ -786,6 +786,36 @@ def test_a_session_without_the_password_cannot_change_the_email(client, sent, ma
     assert not OneTimeCode.objects.exists()
 
 
+@pytest.mark.parametrize("page", ["profile", "password-change"])
+def test_guessing_the_current_password_locks_the_account_like_sign_in_does(client, page):
+    """A stolen session gets 5 guesses at the password, as the sign-in page gives."""
+    user = UserFactory(username="alice", email="old@example.com")
+    client.force_login(user)
+
+    def attempt(password):
+        if page == "profile":
+            data = _profile_data(user, email="thief@example.com", current_password=password)
+            return client.post(PROFILE_URL, data)
+        return client.post(
+            PASSWORD_CHANGE_URL,
+            {
+                "old_password": password,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+
+    for n in range(4):
+        assert attempt(f"guess-{n}").status_code == HTTPStatus.OK
+    assert attempt("guess-4").status_code == HTTPStatus.TOO_MANY_REQUESTS
+    locked = attempt(DEFAULT_PASSWORD)  # even the right one, now
+    assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "locked for 15 minutes" in locked.content.decode()
+    assert _login(Client(), "alice").status_code == HTTPStatus.TOO_MANY_REQUESTS
+    user.refresh_from_db()
+    assert user.email == "old@example.com" and user.check_password(DEFAULT_PASSWORD)
+
+
 def _change_email(client, user, sent, mailoutbox, code_in, new="thief@example.com"):
     """Change `user`'s address through the pages; returns the undo link sent to the old one."""
     with sent():
