@@ -433,7 +433,7 @@ def test_a_stored_grid_shows_changes_and_keeps_the_next_of_its_own_url(kettle, c
     page = client.get(LIST_URL + "?sort=price").text
     assert "31.00" in page
     other = client.get(LIST_URL + "?sort=name").text
-    assert 'name="next" value="/products/?sort=name"' in other
+    assert f'name="next" value="/products/?sort=name#product-{kettle.pk}"' in other
 
 
 # ------------------------------------------------------------------------------
