@@ -152,6 +152,25 @@ def test_add_user_refuses_an_email_in_use(admin_client):
     assert not User.objects.filter(username="other").exists()
 
 
+def test_add_user_refuses_a_lookalike_username_without_crashing(admin_client):
+    """Issue 16.11: the model's clean() checks the look-alike key, for the admin forms too."""
+    UserFactory(username="alice")
+    response = admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "ALİCE",
+            "email": "other@example.com",
+            "usable_password": "true",
+            "password1": "a-Str0ng-pass!",
+            "password2": "a-Str0ng-pass!",
+        },
+    )
+    assert response.status_code == HTTPStatus.OK
+    errors = response.context["adminform"].form.errors
+    assert errors["username"] == ["That username is already taken."]
+    assert User.objects.count() == 2  # alice and the signed-in superuser
+
+
 def test_change_form_edits_shop_fields_but_not_the_blocked_flag(admin_client):
     user = UserFactory(username="ada", phone="")
     url = reverse("admin:accounts_user_change", args=[user.pk])
