@@ -52,6 +52,11 @@ class User(AbstractUser):
     # username_key(username), unique: no two accounts with look-alike names. (Accounts that
     # already shared a key when it was introduced keep it suffixed with "#<id>" until renamed.)
     username_key = models.CharField(max_length=150, editable=False, default="")
+    # The last undone e-mail change: when it had been made and when it was undone. An undo link
+    # for a change made between the two is dead, so a thief who changed the address twice cannot
+    # undo the owner's undo with the second link (accounts.services.email_change_undo_check).
+    email_undone_change_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_undone_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -7,7 +7,7 @@ import io
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -629,7 +629,13 @@ def email_change_confirm(*, user: User, code: str, undo_url: Callable[[str], str
         with transaction.atomic():
             user.save(update_fields=["email", "email_verified", "session_epoch"])
             token = signing.dumps(
-                {"u": user.pk, "old": old_email, "new": otc.new_email}, salt=EMAIL_UNDO_SALT
+                {
+                    "u": user.pk,
+                    "old": old_email,
+                    "new": otc.new_email,
+                    "t": timezone.now().timestamp(),  # when the change was made
+                },
+                salt=EMAIL_UNDO_SALT,
             )
             transaction.on_commit(
                 partial(
@@ -644,8 +650,14 @@ def email_change_confirm(*, user: User, code: str, undo_url: Callable[[str], str
     return user
 
 
-def email_change_undo_check(*, token: str) -> tuple[User, str]:
-    """The account and old address a valid undo link names; ValidationError saying why not."""
+def email_change_undo_check(*, token: str) -> tuple[User, str, datetime]:
+    """The account, old address and time of the change a valid undo link names;
+    ValidationError saying why not.
+
+    A link for a change made before the last undo, and undone by it or by a later one, is dead:
+    after an owner's undo, a thief's link from a second change they made cannot bring their
+    address back; and an owner's link for the earliest change still works after a thief's undo.
+    """
     max_age = timedelta(days=settings.EMAIL_CHANGE_UNDO_DAYS)
     try:
         data = signing.loads(token or "", salt=EMAIL_UNDO_SALT, max_age=max_age)
@@ -659,29 +671,40 @@ def email_change_undo_check(*, token: str) -> tuple[User, str]:
         raise ValidationError(EMAIL_UNDO_ERRORS["invalid"], code="invalid") from None
     user = User.objects.filter(pk=data.get("u")).first()
     old_email = str(data.get("old", ""))
-    if user is None or not old_email:
+    changed = data.get("t")
+    if user is None or not old_email or not isinstance(changed, (int, float)):
         raise ValidationError(EMAIL_UNDO_ERRORS["invalid"], code="invalid")
-    if user.email == old_email:
+    changed_at = datetime.fromtimestamp(changed, tz=UTC)
+    undone = user.email_undone_at is not None and (
+        user.email_undone_change_at <= changed_at <= user.email_undone_at
+    )
+    if undone or user.email == old_email:
         raise ValidationError(EMAIL_UNDO_ERRORS["undone"], code="undone")
     if User.objects.filter(email__iexact=old_email).exclude(pk=user.pk).exists():
         raise ValidationError(EMAIL_UNDO_ERRORS["taken"], code="taken", params={"email": old_email})
-    return user, old_email
+    return user, old_email, changed_at
 
 
 def email_change_undo(*, token: str, client_ip: str | None = None) -> User:
     """Undo an e-mail change from the link sent to the old address: the old address is back,
     every session ends, the password no longer works and a reset code goes to that address
     (whoever changed the address may know the password)."""
-    user, old_email = email_change_undo_check(token=token)
+    user, _old_email, _changed_at = email_change_undo_check(token=token)
     with transaction.atomic():
+        # Checked again under the row lock: two uses of one link cannot both pass.
         User.objects.select_for_update().filter(pk=user.pk).exists()
+        user, old_email, changed_at = email_change_undo_check(token=token)
         user.email = old_email
         user.email_verified = True
         user.set_unusable_password()
         user.session_epoch = F("session_epoch") + 1
+        user.email_undone_change_at = changed_at
+        user.email_undone_at = timezone.now()
+        fields = ["email", "email_verified", "password", "session_epoch"]
+        fields += ["email_undone_change_at", "email_undone_at"]
         try:
             with transaction.atomic():
-                user.save(update_fields=["email", "email_verified", "password", "session_epoch"])
+                user.save(update_fields=fields)
         except IntegrityError:
             raise ValidationError(
                 EMAIL_UNDO_ERRORS["taken"], code="taken", params={"email": old_email}

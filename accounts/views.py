@@ -412,9 +412,8 @@ class EmailUndoView(FormView):
         context = super().get_context_data(**kwargs)
         token = self.request.POST.get("token") or self.request.GET.get("token", "")
         try:
-            context["undo_user"], context["old_email"] = services.email_change_undo_check(
-                token=token
-            )
+            user, old_email, _changed_at = services.email_change_undo_check(token=token)
+            context.update(undo_user=user, old_email=old_email)
         except ValidationError as error:
             context["link_error"] = error.messages[0]
         return context

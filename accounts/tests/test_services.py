@@ -563,6 +563,49 @@ def test_undoing_cancels_an_email_change_still_waiting_for_its_code(changed, iss
     assert User.objects.get(pk=user.pk).email == "old@example.com"
 
 
+def _change_again(user, issue, sent, mailoutbox, new):
+    """A further change of `user`'s address (a minute later); returns its undo token."""
+    for otc in OneTimeCode.objects.filter(user=user):
+        _age(otc, minutes=2)
+    _otc, code = issue(user, EMAIL_CHANGE, new_email=new)
+    with sent():
+        services.email_change_confirm(user=user, code=code, undo_url=_undo_url)
+    return mailoutbox[-1].body.split("?token=", 1)[1].split()[0]
+
+
+def test_a_thief_who_changed_the_address_twice_cannot_undo_the_owners_undo(
+    changed, issue, sent, mailoutbox
+):
+    user, owners_token = changed  # old@ → thief@
+    thiefs_token = _change_again(user, issue, sent, mailoutbox, "thief2@example.com")
+    assert mailoutbox[-1].to == ["thief@example.com"]  # the second link went to the thief
+    services.email_change_undo(token=owners_token)
+    with pytest.raises(ValidationError) as excinfo:
+        services.email_change_undo(token=thiefs_token)
+    assert excinfo.value.code == "undone"
+    assert User.objects.get(pk=user.pk).email == "old@example.com"
+
+
+def test_the_owners_link_still_works_after_a_thiefs_undo(changed, issue, sent, mailoutbox):
+    user, owners_token = changed
+    thiefs_token = _change_again(user, issue, sent, mailoutbox, "thief2@example.com")
+    services.email_change_undo(token=thiefs_token)  # back to thief@, the thief hopes
+    assert User.objects.get(pk=user.pk).email == "thief@example.com"
+    services.email_change_undo(token=owners_token)
+    assert User.objects.get(pk=user.pk).email == "old@example.com"
+    with pytest.raises(ValidationError):
+        services.email_change_undo(token=thiefs_token)
+
+
+def test_a_change_made_after_an_undo_can_be_undone_too(changed, issue, sent, mailoutbox):
+    user, owners_token = changed
+    services.email_change_undo(token=owners_token)
+    user.refresh_from_db()
+    later = _change_again(user, issue, sent, mailoutbox, "new@example.com")
+    services.email_change_undo(token=later)
+    assert User.objects.get(pk=user.pk).email == "old@example.com"
+
+
 def test_an_undo_link_works_once(changed):
     _user, token = changed
     services.email_change_undo(token=token)
