@@ -98,7 +98,7 @@ def sales_chart(days: list[DaySales], *, currency: str) -> dict:
         points.append(AxisLabel(x=cx, y=cy, text=label))
         # A date under every 5th day counted back from today, so today is always labelled.
         if (len(days) - 1 - i) % 5 == 0:
-            x_labels.append(AxisLabel(x=cx, y=CHART_HEIGHT - 8, text=date_format(d.day, "M j")))
+            x_labels.append(AxisLabel(x=cx, y=baseline + 16, text=date_format(d.day, "M j")))
 
     gridlines = []
     for step in range(CHART_GRIDLINES + 1):
@@ -127,7 +127,7 @@ def sales_chart(days: list[DaySales], *, currency: str) -> dict:
         # Axis titles: the left and right ones turned to run along their axes.
         "titles": {
             "left": AxisLabel(x=14, y=CHART_TOP + plot_h / 2, text=_("Revenue (%s)") % currency),
-            "right": AxisLabel(x=CHART_WIDTH - 8, y=CHART_TOP + plot_h / 2, text=_("Orders")),
+            "right": AxisLabel(x=CHART_WIDTH - 8, y=CHART_TOP + plot_h / 2, text=_("Paid orders")),
             "bottom": AxisLabel(
                 x=CHART_LEFT + plot_w / 2, y=CHART_HEIGHT - 4, text=_("Day (order date)")
             ),

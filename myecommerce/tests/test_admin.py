@@ -91,7 +91,7 @@ def test_dashboard_chart_has_a_legend_and_axis_titles(staff_client, sales):
     assert "Revenue per day in USD (bars, left axis)" in content
     assert "Paid orders per day (line, right axis)" in content
     assert ">Revenue (USD)</text>" in content
-    assert ">Orders</text>" in content
+    assert ">Paid orders</text>" in content
     assert ">Day (order date)</text>" in content
 
 
@@ -162,6 +162,10 @@ def test_sales_chart_geometry():
     assert [g["left"].text for g in chart["gridlines"]] == ["0", "20", "40", "60", "80", "100"]
     assert [g["right"].text for g in chart["gridlines"]] == ["0", "1", "2", "3", "4", "5"]
     assert chart["x_labels"][-1].text == today.strftime("%b %-d")
+    # Date labels sit under the plot, the axis title under them: they never overlap.
+    title = chart["titles"]["bottom"]
+    assert all(chart["baseline"] < label.y < title.y - 11 for label in chart["x_labels"])
+    assert title.y <= CHART_HEIGHT
 
 
 def test_sales_chart_with_no_sales_draws_flat_bars():
