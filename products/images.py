@@ -2,27 +2,25 @@
 
 Pages then only read two stored file names: no image work and no thumbnail-cache lookups
 on the request path, so a page of 24 products costs the same queries as a page of one.
+A new upload is decoded once, within a memory bound (myecommerce.imaging), and what is kept
+of it is a re-encoding: the uploaded bytes (EXIF with a GPS position, a PDF riding along in
+a PNG) are never stored.
 """
 
 from io import BytesIO
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
+from django.utils.crypto import get_random_string
 from PIL import Image, ImageOps
+
+from myecommerce.imaging import image_encode, image_load_bounded
 
 # Square crop for product cards; the detail image keeps its proportions within the box.
 LIST_SIZE = (400, 400)
 DETAIL_SIZE = (900, 900)
 THUMBNAIL_FORMAT = "WEBP"
 THUMBNAIL_QUALITY = 82
-
-
-def _open_rgb(file) -> Image.Image:
-    file.seek(0)
-    with Image.open(file) as source:
-        source.seek(0)  # first frame of an animated GIF/WebP
-        image = ImageOps.exif_transpose(source)
-        return image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
 
 
 def _encode(image: Image.Image, *, name: str) -> ContentFile:
@@ -34,9 +32,23 @@ def _encode(image: Image.Image, *, name: str) -> ContentFile:
 def thumbnails_make(file, *, stem: str) -> tuple[ContentFile, ContentFile]:
     """Return (list, detail) WebP thumbnails of an image file.
 
-    Raises PIL/OS errors for files that are not images; callers decide what that means.
+    Raises PIL/OS errors (ValueError for an image too costly to decode) for files that are
+    not acceptable images; callers decide what that means.
     """
-    image = _open_rgb(file)
+    image, _uploaded_format = image_load_bounded(file)
+    return _thumbnails(image, stem=stem)
+
+
+def product_image_files_make(file, *, stem: str) -> tuple[ContentFile, ContentFile, ContentFile]:
+    """Return (original, list, detail) for a new upload: the original re-encoded (at most
+    myecommerce.imaging.STORED_MAX_SIDE, upright, no metadata) under a name we make up."""
+    image, uploaded_format = image_load_bounded(file)
+    content, extension = image_encode(image, uploaded_format=uploaded_format)
+    original = ContentFile(content, name=f"{get_random_string(12).lower()}.{extension}")
+    return (original, *_thumbnails(image, stem=original.name))
+
+
+def _thumbnails(image: Image.Image, *, stem: str) -> tuple[ContentFile, ContentFile]:
     stem = PurePosixPath(stem).stem[:80] or "image"
     card = ImageOps.fit(image, LIST_SIZE, method=Image.Resampling.LANCZOS)
     detail = image.copy()

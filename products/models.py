@@ -13,7 +13,7 @@ from PIL import Image
 
 from myecommerce.validators import validate_image_upload
 
-from .images import thumbnails_make
+from .images import product_image_files_make, thumbnails_make
 
 logger = logging.getLogger(__name__)
 
@@ -218,21 +218,34 @@ class ProductImage(models.Model):
         super().save(*args, **kwargs)
 
     def thumbnails_refresh(self) -> bool:
-        """(Re)make both thumbnails from `image`; leaves them empty if it is not an image."""
+        """(Re)make both thumbnails from `image`; leaves them empty if it is not an image.
+
+        A new upload is replaced by its re-encoding (see products.images): its own bytes,
+        metadata included, are never stored, not even when it cannot be decoded.
+        """
         committed = self.image._committed
+        original = None
         try:
             # Not `with`: closing a new upload here would lose it before it is stored.
             self.image.open("rb")
-            card, detail = thumbnails_make(self.image, stem=self.image.name)
+            if committed:
+                card, detail = thumbnails_make(self.image, stem=self.image.name)
+            else:
+                original, card, detail = product_image_files_make(self.image, stem="")
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             logger.warning("No thumbnails for product image %r: %s", self.image.name, exc)
             self.thumbnail_list = self.thumbnail_detail = ""
+            if not committed:
+                self.image.seek(0)
+                self.image = ""  # (forms refuse such a file first) its bytes are never kept
             return False
         finally:
             if committed:
                 self.image.close()
-            else:
+            elif self.image:
                 self.image.seek(0)
+        if original is not None:
+            self.image.save(original.name, original, save=False)
         self.thumbnail_list.save(card.name, card, save=False)
         self.thumbnail_detail.save(detail.name, detail, save=False)
         return True

@@ -133,6 +133,7 @@ def test_an_unreadable_image_saved_without_validation_gets_no_thumbnails_and_no_
         product=ProductFactory(), image=ContentFile(b"not an image", name="broken.png")
     )
     assert image.pk and not image.thumbnail_list and not image.thumbnail_detail
+    assert not image.image  # the unreadable bytes are not kept either (issue 16.9)
 
 
 def test_saving_some_fields_still_stores_thumbnails_made_on_the_way():
