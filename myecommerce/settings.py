@@ -180,8 +180,9 @@ if CACHE_ON_REDIS:
 # with a Redis CACHE_URL it defaults to the same server, database number + 8 (1 -> 9). That
 # Redis must run with maxmemory-policy noeviction (a policy is per server: an LRU page cache
 # needs its own server); `check --deploy` warns otherwise. It never ignores errors: a Redis
-# outage refuses sign-in rather than lifting lock-outs. Without Redis: this process's memory,
-# never culled (lock-outs then go to the database, see AXES_HANDLER).
+# outage refuses sign-in rather than lifting lock-outs. Without Redis: files in a folder of
+# their own inside the file cache's (or this process's memory beside a locmem cache), never
+# culled; lock-outs then go to the database (see AXES_HANDLER).
 SECURITY_CACHE_URL = env.str("SECURITY_CACHE_URL", default="")
 if SECURITY_CACHE_URL:
     CACHES["security"] = env.cache("SECURITY_CACHE_URL")
@@ -196,6 +197,12 @@ elif CACHE_ON_REDIS:
     CACHES["security"] = {
         **CACHES["default"],
         "LOCATION": urlunsplit(_cache_url._replace(path=f"/{(_cache_db + 8) % 16}")),
+    }
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
+    CACHES["security"] = {
+        **CACHES["default"],
+        "LOCATION": str(Path(CACHES["default"]["LOCATION"]) / "security"),
+        "OPTIONS": {**CACHES["default"].get("OPTIONS", {}), "MAX_ENTRIES": 10**9},
     }
 else:
     CACHES["security"] = {

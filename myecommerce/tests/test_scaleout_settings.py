@@ -86,6 +86,18 @@ def test_a_redis_cache_url_means_django_redis_with_timeouts_and_a_key_prefix():
     assert security["OPTIONS"]["IGNORE_EXCEPTIONS"] is False
 
 
+def test_without_redis_security_state_is_kept_apart_from_the_pages_and_never_culled():
+    s = _settings()
+    default, security = s["caches"]["default"], s["caches"]["security"]
+    assert security["BACKEND"] == default["BACKEND"]  # shared by the machine's processes
+    assert security["LOCATION"] == str(Path(default["LOCATION"]) / "security")
+    assert security["OPTIONS"]["MAX_ENTRIES"] >= 10**9
+    assert s["axes_handler"] == "axes.handlers.database.AxesDatabaseHandler"
+    s = _settings(CACHE_URL="locmemcache://")
+    assert s["caches"]["security"]["LOCATION"] == "security"  # not the pages' dictionary
+    assert s["caches"]["security"]["OPTIONS"]["MAX_ENTRIES"] >= 10**9
+
+
 def test_security_cache_url_puts_lock_outs_on_their_own_redis():
     s = _settings(
         CACHE_URL="redis://cache.internal:6379/0",
