@@ -64,7 +64,7 @@ def test_staff_edit_stock_block_a_shopper_and_ship_an_order(page, new_context, l
     field(shopper_page, "Username or e-mail").fill("mallory")
     field(shopper_page, "Password").fill(PASSWORD)
     shopper_page.get_by_role("button", name="Sign in").click()
-    expect(shopper_page.get_by_role("alert")).to_contain_text("This account is blocked.")
+    expect(shopper_page.get_by_role("alert")).to_contain_text("Your account is blocked.")
 
     # Ship the paid order from its page.
     page.goto(f"/admin/orders/order/{order.pk}/change/")

@@ -222,8 +222,13 @@ def test_a_guest_cannot_reach_another_guests_cart_line(client, objects):
     }
 
 
-def test_staff_see_any_order_but_cannot_cancel_it_as_theirs(client, objects):
+def test_staff_without_the_order_permission_see_only_their_own_orders(client, objects):
     client.force_login(StaffFactory())
+    assert client.get(_url("orders:detail", objects)).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_store_managers_see_any_order_but_cannot_cancel_it_as_theirs(client, objects, manager):
+    client.force_login(manager)
     assert client.get(_url("orders:detail", objects)).status_code == HTTPStatus.OK
     response = client.post(_url("orders:cancel", objects))
     assert response.status_code == HTTPStatus.NOT_FOUND
