@@ -6,7 +6,8 @@ Sign-in (the shop's and the admin's) then fails with a Redis error; this middlew
 into a clear 503 page with Retry-After instead of the generic 500 page.
 
 The embedded database (SQLite) is busy when another process holds its write lock for longer
-than the busy timeout: that too is "try again in a moment", never the 500 page. Errors raised
+than the busy timeout, and PostgreSQL is away while it restarts: that too is "try again in
+a moment", never the 500 page. Errors raised
 outside a view (a session saved by middleware) reach `myecommerce.views.server_error`
 (handler500), which answers the same way.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
@@ -45,13 +46,37 @@ def _service_errors() -> tuple[type[BaseException], ...]:
 SHARED_SERVICE_ERRORS = _service_errors()
 # SQLite's words for a lock it waited for in vain (sqlite3 has no error code in Python 3.11).
 SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked")
+# PostgreSQL's SQLSTATEs for a server that is going away or not yet back: class 08 (connection
+# exception), admin/crash shutdown and "the database system is starting up".
+POSTGRES_GONE_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def database_unreachable(exception: BaseException | None) -> bool:
+    """Whether a database error means the server is away (killed, restarting, unreachable).
+
+    Django wraps the driver's error: a lost or refused PostgreSQL connection is psycopg's
+    OperationalError with no SQLSTATE (the client noticed) or one of the codes above (the
+    server said so), or an InterfaceError once Django's connection is closed. Anything else
+    (a bad query, a constraint) stays a bug: the 500 page.
+    """
+    if isinstance(exception, InterfaceError):
+        return True
+    if not isinstance(exception, OperationalError):
+        return False
+    if str(exception) in SQLITE_BUSY_MESSAGES:
+        return True
+    cause = exception.__cause__
+    if cause is None or not type(cause).__module__.startswith("psycopg"):
+        return False
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in POSTGRES_GONE_SQLSTATES
 
 
 def service_unavailable(exception: BaseException | None) -> bool:
     """Whether `exception` means "a service is away or busy, try again", not a bug."""
     if SHARED_SERVICE_ERRORS and isinstance(exception, SHARED_SERVICE_ERRORS):
         return True
-    return isinstance(exception, OperationalError) and str(exception) in SQLITE_BUSY_MESSAGES
+    return database_unreachable(exception)
 
 
 def service_unavailable_response() -> HttpResponse:
