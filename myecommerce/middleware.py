@@ -66,7 +66,7 @@ def database_unreachable(exception: BaseException | None) -> bool:
     if str(exception) in SQLITE_BUSY_MESSAGES:
         return True
     cause = exception.__cause__
-    if cause is None or not type(cause).__module__.startswith("psycopg"):
+    if not any(kind.__module__.startswith("psycopg") for kind in type(cause).__mro__):
         return False
     sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in POSTGRES_GONE_SQLSTATES
