@@ -1,9 +1,7 @@
 from http import HTTPStatus
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
@@ -13,11 +11,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import FormView, TemplateView
 
 from products.catalogue_cache import (
-    CATALOGUE_VERSION_KEY,
-    catalogue_version,
+    PageStore,
+    has_flash_messages,
     page_cache_mark,
-    page_from_cache,
-    page_to_store,
+    page_store_enabled,
+    serve_from_store,
 )
 from products.models import Product
 
@@ -38,7 +36,7 @@ from .services import (
     cart_set_quantity,
 )
 
-CART_PAGE_KEY_PREFIX = "carts:page"
+CART_PAGES = PageStore("carts:page")
 # A script's answer for an unknown product or cart line (a page shows the 404 page instead).
 NOT_FOUND_MESSAGE = gettext_lazy("We could not find that product: reload the page.")
 
@@ -83,37 +81,23 @@ class CartDetailView(TemplateView):
         user = request.user
         if (
             not user.is_authenticated
-            or settings.CATALOGUE_PAGE_CACHE_SECONDS <= 0
+            or not page_store_enabled()
             # Flash messages are shown once, by a real render (and never stored).
-            or len(messages.get_messages(request))
+            or has_flash_messages(request)
             # The page repeats its query string (the navbar's search box): only /cart/ itself.
             or request.GET
         ):
             return page_cache_mark(super().get(request, *args, **kwargs), "bypass")
-        key = f"{CART_PAGE_KEY_PREFIX}:{user.pk}"
-        found = cache.get_many([CATALOGUE_VERSION_KEY, key])
-        state = repr(
+        page = CART_PAGES.open(
+            CART_PAGES.key(user.pk),
             (
-                found.get(CATALOGUE_VERSION_KEY) or catalogue_version(),
                 user.get_username(),
                 user.is_staff,
                 getattr(user, "cart_changed_at", None) or cart_lines_state(user=user),
-            )
+            ),
         )
-        stored = found.get(key)
-        if stored is not None and stored.get("state") == state:
-            return page_cache_mark(page_from_cache(request, stored), "hit")
-        response = page_cache_mark(super().get(request, *args, **kwargs), "miss")
-        response.add_post_render_callback(lambda rendered: self.store(key, state, rendered))
-        return response
-
-    def store(self, key: str, state: str, response) -> None:
-        if response.status_code != HTTPStatus.OK or response.cookies:
-            return
-        cache.set(
-            key,
-            {"state": state, **page_to_store(response)},
-            settings.CATALOGUE_PAGE_CACHE_SECONDS,
+        return serve_from_store(
+            request, page, lambda: super(CartDetailView, self).get(request, *args, **kwargs)
         )
 
     def get_context_data(self, **kwargs):

@@ -23,6 +23,10 @@ Three things are cached:
   and the ids of the products on each page (the costly part of a search on a big catalogue),
   for everybody, signed in or not.
 
+All of it goes through one `PageStore` (whole pages, fragments, and the cart page of the
+carts app): open an entry with the state the page is built from, serve it if that state is
+unchanged, else render and keep it, its CSRF tokens swapped for a placeholder.
+
 A cached page never outlives `CATALOGUE_PAGE_CACHE_SECONDS` (0 turns the page cache off);
 that limit is a safety net for writes that bypass the version (raw SQL), not the mechanism.
 """
@@ -33,9 +37,12 @@ import hashlib
 import logging
 import re
 import secrets
+import threading
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -68,7 +75,8 @@ CACHE_STATUS_HEADER = "X-Page-Cache"
 # A stored page's CSRF tokens are replaced by a placeholder made afresh for each entry and
 # stored with it: a visitor cannot put it in a page (say, in a search for it) to have the
 # next visitor's token written there.
-_CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")([^"]*)(")')
+_CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]*)(")')
+_CSRF_INPUT_BYTES = re.compile(_CSRF_INPUT.pattern.encode())
 
 
 def csrf_placeholder() -> str:
@@ -104,18 +112,32 @@ def _version_increment() -> None:
             logger.error("Could not bump the catalogue version: the cache did not answer")
 
 
+_after_commit = threading.local()
+
+
 def now_and_after_commit(func) -> None:
     """Run `func` at once (this request, and tests inside a transaction, see the change) and,
     inside a transaction, once more after commit: whatever another request cached between
     the first run and the commit was built from the old rows and must not survive.
+
+    Once per commit is enough (a bulk delete sends a signal per row): every write queues a
+    callback stamped with this thread's current round for `func`; after the commit the
+    first of them runs `func` and starts a new round, and the others, stamped with the
+    finished round, do nothing. A rolled-back transaction's callbacks are dropped unrun, so
+    its round is simply reused.
     """
     func()
-    connection = transaction.get_connection()
-    # Once per transaction is enough after commit (a bulk delete sends a signal per row).
-    if connection.in_atomic_block and not any(
-        queued is func for _sids, queued, _robust in connection.run_on_commit
-    ):
-        transaction.on_commit(func)
+    if transaction.get_autocommit():  # not in a transaction: nothing left to wait for
+        return
+    rounds = _after_commit.__dict__.setdefault("rounds", {})
+    stamp = rounds.setdefault(func, 0)
+
+    def once_per_commit() -> None:
+        if rounds.get(func) == stamp:
+            rounds[func] = stamp + 1
+            func()
+
+    transaction.on_commit(once_per_commit)
 
 
 def catalogue_version_bump() -> None:
@@ -173,12 +195,144 @@ class CataloguePaginator(Paginator):
 
 
 # ------------------------------------------------------------------------------
-# Whole pages
+# The page store: rendered HTML kept per key and the state it was built from
 # ------------------------------------------------------------------------------
+def _with_placeholder(body: bytes | str, placeholder: str) -> bytes | str:
+    """`body` with every form's CSRF token replaced by `placeholder`."""
+    if isinstance(body, bytes):
+        return _CSRF_INPUT_BYTES.sub(rb"\g<1>" + placeholder.encode() + rb"\g<3>", body)
+    return _CSRF_INPUT.sub(r"\g<1>" + placeholder + r"\g<3>", body)
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """One entry of the page store, opened before rendering (see `PageStore.open`).
+
+    `state` is the catalogue version read now plus whatever else the page shows (the
+    cart page: its user and their cart): an entry built under another state is stale.
+    """
+
+    key: str
+    state: str
+    entry: dict | None
+    timeout: int
+
+    def body(self, token: str) -> bytes | str | None:
+        """The stored HTML with `token` as every form's CSRF token, or None if stale."""
+        entry = self.entry
+        if entry is None or entry.get("state") != self.state:
+            return None
+        placeholder = entry["placeholder"]
+        if isinstance(entry["body"], bytes):
+            return entry["body"].replace(placeholder.encode(), token.encode())
+        return entry["body"].replace(placeholder, token)
+
+    def response(self, request: HttpRequest) -> HttpResponse | None:
+        """The stored page with this visitor's own CSRF token, or None if stale."""
+        if self.entry is None or self.entry.get("state") != self.state:
+            return None
+        # get_token also (re)sets the visitor's CSRF cookie, as rendering would have.
+        return HttpResponse(self.body(get_token(request)), content_type=self.entry["content_type"])
+
+    def keep(self, body: bytes | str, *, content_type: str | None = None) -> None:
+        """Store `body` under the state read *before* rendering: a change made meanwhile
+        makes it stale. Its CSRF tokens are replaced by a placeholder of its own."""
+        placeholder = csrf_placeholder()
+        entry = {
+            "state": self.state,
+            "body": _with_placeholder(body, placeholder),
+            "placeholder": placeholder,
+            "content_type": content_type,
+        }
+        cache.set(self.key, entry, self.timeout)
+
+    def keep_response(self, response: HttpResponse) -> None:
+        self.keep(response.content, content_type=response["Content-Type"])
+
+
+class PageStore:
+    """The one store of rendered pages and fragments, for every visitor kind.
+
+    An entry is found by a key (a digest of what names the page) and is fresh while the
+    catalogue version and the caller's `state` are what they were when it was built. The
+    version and the entry come in one cache round trip; the version is read before
+    rendering, so a change made while the page was being built makes the stored copy stale.
+    """
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def key(self, *parts: object) -> str:
+        digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()
+        return f"{self.prefix}:{digest}"
+
+    def open(self, key: str, state: tuple = ()) -> StoredPage:
+        found = cache.get_many([CATALOGUE_VERSION_KEY, key])
+        version = found.get(CATALOGUE_VERSION_KEY)
+        if version is None:
+            version = catalogue_version()
+        return StoredPage(
+            key=key,
+            state=repr((version, *state)),
+            entry=found.get(key),
+            timeout=settings.CATALOGUE_PAGE_CACHE_SECONDS,
+        )
+
+
+def page_store_enabled() -> bool:
+    return settings.CATALOGUE_PAGE_CACHE_SECONDS > 0
+
+
+def page_cache_mark(response: HttpResponse, status: str) -> HttpResponse:
+    """Mark a page that may be served from the cache: private, `Vary: Cookie`, and how it was
+    made (hit, miss or bypass) in the X-Page-Cache header."""
+    # Each copy carries its visitor's CSRF token: never for a shared (proxy) cache.
+    patch_cache_control(response, private=True, max_age=0)
+    patch_vary_headers(response, ["Cookie"])
+    response[CACHE_STATUS_HEADER] = status
+    return response
+
+
+def has_flash_messages(request: HttpRequest) -> bool:
+    """Whether the page shows flash messages (read once, so never stored nor served)."""
+    return len(messages.get_messages(request)) > 0
+
+
+def serve_from_store(request: HttpRequest, page: StoredPage, build, *, may_store=None):
+    """A view's response from the page store (marked "hit"), else built by `build()`
+    (marked "miss") and stored once rendered if `may_store(response)` allows it (else
+    marked "bypass"). For whole pages: the catalogue pages and the cart page."""
+    cached = page.response(request)
+    if cached is not None:
+        return page_cache_mark(cached, "hit")
+    response = page_cache_mark(build(), "miss")
+
+    def store(rendered):
+        if may_store is not None and not may_store(rendered):
+            rendered[CACHE_STATUS_HEADER] = "bypass"
+        elif rendered.status_code == 200 and not rendered.streaming and not rendered.cookies:
+            page.keep_response(rendered)
+        else:
+            rendered[CACHE_STATUS_HEADER] = "bypass"
+
+    if getattr(response, "is_rendered", True):
+        store(response)
+    else:  # a TemplateResponse: store it once it is rendered
+        response.add_post_render_callback(store)
+    return response
+
+
+# ------------------------------------------------------------------------------
+# Whole anonymous catalogue pages
+# ------------------------------------------------------------------------------
+PAGES = PageStore(PAGE_KEY_PREFIX)
+FRAGMENTS = PageStore(FRAGMENT_KEY_PREFIX)
+
+
 def page_cache_applies(request: HttpRequest) -> bool:
     """Whether this request may get (and fill) the shared anonymous page cache."""
     return (
-        settings.CATALOGUE_PAGE_CACHE_SECONDS > 0
+        page_store_enabled()
         and request.method in ("GET", "HEAD")
         # No session, messages or any other cookie: only the CSRF cookie is allowed.
         and all(name == settings.CSRF_COOKIE_NAME for name in request.COOKIES)
@@ -193,60 +347,17 @@ def page_cache_key(request: HttpRequest) -> str:
     (the version and the page in one `get_many`). The exact full path: the page repeats it
     (the add-to-cart forms' `next`), so two spellings of the same filters are two entries.
     """
-    where = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
-    digest = hashlib.sha256(where.encode()).hexdigest()
-    return f"{PAGE_KEY_PREFIX}:{digest}"
+    return PAGES.key(f"{request.scheme}://{request.get_host()}{request.get_full_path()}")
 
 
-def _shareable(request: HttpRequest, response: HttpResponse) -> bool:
+def _shareable(request: HttpRequest) -> bool:
     """A rendered page may be stored only if nothing about it was personal."""
     session = getattr(request, "session", None)
-    storage = getattr(request, "_messages", None)
     return (
-        response.status_code == 200
-        and not response.streaming
-        and not response.cookies
-        and (session is None or (not session.modified and session.is_empty()))
-        and not list(getattr(storage, "_queued_messages", []))
+        (session is None or (not session.modified and session.is_empty()))
+        and not has_flash_messages(request)
         and not request.user.is_authenticated
     )
-
-
-def page_cache_mark(response: HttpResponse, status: str) -> HttpResponse:
-    """Mark a page that may be served from the cache: private, `Vary: Cookie`, and how it was
-    made (hit, miss or bypass) in the X-Page-Cache header."""
-    # Each copy carries its visitor's CSRF token: never for a shared (proxy) cache.
-    patch_cache_control(response, private=True, max_age=0)
-    patch_vary_headers(response, ["Cookie"])
-    response[CACHE_STATUS_HEADER] = status
-    return response
-
-
-def _store(request: HttpRequest, key: str, version: int, response: HttpResponse) -> None:
-    if not _shareable(request, response):
-        response[CACHE_STATUS_HEADER] = "bypass"
-        return
-    cache.set(
-        key,
-        # The version read *before* rendering: a change made meanwhile makes this stale.
-        {"version": version, **page_to_store(response)},
-        settings.CATALOGUE_PAGE_CACHE_SECONDS,
-    )
-
-
-def page_to_store(response: HttpResponse) -> dict:
-    """What is kept of a rendered page: its body with every form's CSRF token replaced by a
-    placeholder of its own, that placeholder, and the content type."""
-    placeholder = csrf_placeholder()
-    body = _CSRF_INPUT.sub(rb"\1" + placeholder.encode() + rb"\3", response.content)
-    return {"body": body, "placeholder": placeholder, "content_type": response["Content-Type"]}
-
-
-def page_from_cache(request: HttpRequest, stored: dict) -> HttpResponse:
-    """A stored page (see `page_to_store`) with this visitor's own CSRF token."""
-    token = get_token(request).encode()  # also (re)sets the visitor's CSRF cookie
-    body = stored["body"].replace(stored["placeholder"].encode(), token)
-    return HttpResponse(body, content_type=stored["content_type"])
 
 
 # ------------------------------------------------------------------------------
@@ -259,31 +370,16 @@ def fragment_cached(request: HttpRequest, name: str, csrf_token: str, render) ->
     token (the product grid: the signed-in shopper's page is built, but its grid is not
     theirs). Kept per URL (the grid repeats it in its forms' `next`) and catalogue version.
     """
-    if settings.CATALOGUE_PAGE_CACHE_SECONDS <= 0:
-        return render()
-    where = f"{name}|{request.scheme}://{request.get_host()}{request.get_full_path()}"
-    key = f"{FRAGMENT_KEY_PREFIX}:{hashlib.sha256(where.encode()).hexdigest()}"
-    found = cache.get_many([CATALOGUE_VERSION_KEY, key])
-    version = found.get(CATALOGUE_VERSION_KEY)
-    if version is None:
-        version = catalogue_version()
-    stored = found.get(key)
     # Only a real token can be swapped in and out (never "NOTPROVIDED" or an empty one).
-    token_ok = csrf_token.isalnum() and len(csrf_token) >= 32
-    if stored is not None and stored["version"] == version and token_ok:
-        return stored["html"].replace(stored["placeholder"], csrf_token)
-    html = render()
-    if token_ok:
-        placeholder = csrf_placeholder()
-        cache.set(
-            key,
-            {
-                "version": version,
-                "html": html.replace(csrf_token, placeholder),
-                "placeholder": placeholder,
-            },
-            settings.CATALOGUE_PAGE_CACHE_SECONDS,
-        )
+    if not page_store_enabled() or not (csrf_token.isalnum() and len(csrf_token) >= 32):
+        return render()
+    page = FRAGMENTS.open(
+        FRAGMENTS.key(name, f"{request.scheme}://{request.get_host()}{request.get_full_path()}")
+    )
+    html = page.body(csrf_token)
+    if html is None:
+        html = render()
+        page.keep(html)
     return html
 
 
@@ -312,21 +408,9 @@ class CataloguePageCacheMixin:
             request, self.page_cache_params
         ):
             return page_cache_mark(super().dispatch(request, *args, **kwargs), "bypass")
-        key = page_cache_key(request)
-        found = cache.get_many([CATALOGUE_VERSION_KEY, key])
-        version = found.get(CATALOGUE_VERSION_KEY)
-        if version is None:
-            version = catalogue_version()
-        stored = found.get(key)
-        if stored is not None and stored.get("version") == version:
-            return page_cache_mark(page_from_cache(request, stored), "hit")
-        response = page_cache_mark(super().dispatch(request, *args, **kwargs), "miss")
-        if not self.page_may_be_stored():
-            response[CACHE_STATUS_HEADER] = "bypass"
-        elif getattr(response, "is_rendered", True):
-            _store(request, key, version, response)
-        else:  # a TemplateResponse: store it once it is rendered
-            response.add_post_render_callback(
-                lambda rendered: _store(request, key, version, rendered)
-            )
-        return response
+        return serve_from_store(
+            request,
+            PAGES.open(page_cache_key(request)),
+            lambda: super(CataloguePageCacheMixin, self).dispatch(request, *args, **kwargs),
+            may_store=lambda _response: self.page_may_be_stored() and _shareable(request),
+        )

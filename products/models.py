@@ -15,6 +15,9 @@ from myecommerce.validators import validate_image_upload
 
 from .images import product_image_files_make, thumbnails_make
 
+# Where `products.selectors.product_images_prefetch` puts a product's images (a list).
+DISPLAY_IMAGES_ATTR = "display_images"
+
 logger = logging.getLogger(__name__)
 
 
@@ -157,13 +160,16 @@ class Product(models.Model):
         return images[0] if images else None
 
     def prefetched_images(self) -> "list[ProductImage]":
-        """The images a `prefetch_related("images")` loaded, else a query for them.
+        """The images `products.selectors.product_images_prefetch` loaded (a list kept in
+        `display_images`), else a query for them.
 
-        Read from the prefetch cache directly: `self.images.all()` builds a related manager
-        and a queryset on every call, which costs more than the rest of a product card.
+        A plain attribute: `self.images.all()` builds a related manager and a queryset on
+        every call, which costs more than the rest of a product card.
         """
-        cached = getattr(self, "_prefetched_objects_cache", {}).get("images")
-        return list(cached) if cached is not None else list(self.images.all())
+        loaded = getattr(self, DISPLAY_IMAGES_ATTR, None)
+        if loaded is None:
+            return list(self.images.all())
+        return list(loaded)
 
     @property
     def is_low_stock(self) -> bool:

@@ -24,7 +24,7 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.db.models.expressions import RawSQL
 
 from .catalogue_cache import cache_safety_net_seconds, now_and_after_commit
-from .models import Category, Product, ProductImage, slug_url
+from .models import DISPLAY_IMAGES_ATTR, Category, Product, ProductImage, slug_url
 
 CATEGORY_TREE_CACHE_KEY = "products:category-tree:v1"
 
@@ -179,9 +179,15 @@ def category_ancestors(*, category_id: int) -> list[CategoryNode]:
 # ------------------------------------------------------------------------------
 # Products
 # ------------------------------------------------------------------------------
-def product_images_prefetch() -> Prefetch:
-    """Images in display order, without the originals' product rows joined in."""
-    return Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk"))
+def product_images_prefetch(lookup: str = "images") -> Prefetch:
+    """Images in display order, without the originals' product rows joined in, as the list
+    `Product.prefetched_images()` reads (`lookup` may go through a relation, e.g.
+    "product__images")."""
+    return Prefetch(
+        lookup,
+        queryset=ProductImage.objects.order_by("position", "pk"),
+        to_attr=DISPLAY_IMAGES_ATTR,
+    )
 
 
 def product_list_base() -> QuerySet[Product]:

@@ -131,15 +131,38 @@ def test_the_version_is_bumped_again_when_the_transaction_commits(
     django_capture_on_commit_callbacks,
 ):
     before = catalogue_version()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         product = ProductFactory(category=CategoryFactory())  # two writes
         product.price = Decimal("12.00")
         product.save()  # a third
     # At once for each write (this request sees it), and once more after the commit, so a
-    # page another request built from the rows before the commit cannot be served (the
-    # other callback forgets the category tree, for the same reason).
-    assert len(callbacks) == 2
+    # page another request built from the rows before the commit cannot be served.
     assert catalogue_version() == before + 4
+    # The next transaction gets its own bump after its commit, and only one.
+    with django_capture_on_commit_callbacks(execute=True):
+        product.price = Decimal("13.00")
+        product.save()
+        product.save()
+    assert catalogue_version() == before + 7
+
+
+def test_a_rolled_back_transaction_does_not_stop_the_next_ones_bump(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    product = ProductFactory(category=CategoryFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                product.save()
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    before = catalogue_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        product.save()
+    assert catalogue_version() == before + 2  # at once, and after the commit
 
 
 def test_a_category_tree_cached_before_the_commit_is_forgotten_after_it(
