@@ -8,8 +8,6 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from myecommerce import checks as deployment_checks  # noqa: F401 - registers them
-
         from . import checks  # noqa: F401 - registers the system checks
         from .lockout import reset_on_login
 

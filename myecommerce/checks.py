@@ -1,4 +1,4 @@
-"""System checks for the deployment as a whole (registered by the accounts app)."""
+"""System checks for the deployment as a whole (registered by `myecommerce.apps.KernelConfig`)."""
 
 from pathlib import Path
 
