@@ -65,6 +65,7 @@ THIRD_PARTY_APPS = [
     "phonenumber_field",  # one phone rule (the phonenumbers library) for every form and model
 ]
 LOCAL_APPS = [
+    "myecommerce.apps.KernelConfig",  # the kernel's own checks (myecommerce/checks.py)
     "accounts",
     "products",
     "carts",
