@@ -1,8 +1,17 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import QuerySet
 from django.db.models import F
 
 from myecommerce.prepared import PreparedQuery
+
+
+def users_by_sign_in_name(name: str) -> QuerySet:
+    """The users a sign-in name names: an e-mail address if it has an @, else a username,
+    case-insensitive either way. The one rule for signing in and for counting failed
+    sign-ins per account (accounts.lockout)."""
+    lookup = "email__iexact" if "@" in name else "username__iexact"
+    return get_user_model()._default_manager.filter(**{lookup: name})
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -20,10 +29,8 @@ class UsernameOrEmailBackend(ModelBackend):
         if not isinstance(username, str) or not username.strip() or password is None:
             return None
         user_model = get_user_model()
-        username = username.strip()
-        lookup = "email__iexact" if "@" in username else "username__iexact"
         try:
-            user = user_model._default_manager.get(**{lookup: username})
+            user = users_by_sign_in_name(username.strip()).get()
         except (user_model.DoesNotExist, user_model.MultipleObjectsReturned):
             # Run the hasher once anyway, so timing does not reveal which names exist.
             user_model().set_password(password)

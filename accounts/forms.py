@@ -253,18 +253,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = [
-            "username",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "address_line1",
-            "address_line2",
-            "city",
-            "postal_code",
-            "country",
-        ]
+        fields = User.PROFILE_FIELDS
         field_classes = {"username": auth_forms.UsernameField}
         help_texts = {
             "username": "",

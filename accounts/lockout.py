@@ -17,11 +17,12 @@ import ipaddress
 import logging
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from myecommerce.middleware import SHARED_SERVICE_ERRORS
+
+from .backends import users_by_sign_in_name
 
 logger = logging.getLogger(__name__)
 
@@ -71,16 +72,10 @@ def lockout_username(request: HttpRequest, credentials: dict | None = None) -> s
     if not isinstance(raw, str) or not raw.strip():
         return None
     name = raw.strip()[:255]
-    # The account the backend would sign in, found the same way (accounts.backends): the
-    # database's case-insensitive match is wider than str.lower() ("admın" is "ADMIN" to
-    # PostgreSQL's UPPER), so keying on the typed text would give such spellings fresh tries.
-    lookup = "email__iexact" if "@" in name else "username__iexact"
-    username = (
-        get_user_model()
-        ._default_manager.filter(**{lookup: name})
-        .values_list("username", flat=True)
-        .first()
-    )
+    # The account the backend would sign in, found by the same rule: the database's
+    # case-insensitive match is wider than str.lower() ("admın" is "ADMIN" to PostgreSQL's
+    # UPPER), so keying on the typed text would give such spellings fresh tries.
+    username = users_by_sign_in_name(name).values_list("username", flat=True).first()
     return _account_key(username or name)
 
 

@@ -61,6 +61,20 @@ class User(AbstractUser):
     objects = UserManager()
 
     REQUIRED_FIELDS = ["email"]
+    # What a shopper edits on their profile page, in the page's order. The e-mail address
+    # is saved only once a code confirms it (accounts.services.email_change_request).
+    PROFILE_FIELDS = [
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "address_line1",
+        "address_line2",
+        "city",
+        "postal_code",
+        "country",
+    ]
 
     class Meta:
         ordering = ["username", "pk"]

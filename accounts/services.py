@@ -505,17 +505,8 @@ def password_reset_confirm(*, user: User | None, code: str, password: str, email
 # ------------------------------------------------------------------------------
 # Profile and e-mail change
 # ------------------------------------------------------------------------------
-PROFILE_FIELDS = [
-    "username",
-    "first_name",
-    "last_name",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "postal_code",
-    "country",
-]
+# The profile page's fields saved at once: a new e-mail address waits for its code.
+PROFILE_FIELDS = [name for name in User.PROFILE_FIELDS if name != "email"]
 
 
 def _avatar_thumbnail(upload) -> ContentFile:

@@ -27,7 +27,7 @@ from .resources import (
     import_result_problems,
     import_template_csv,
 )
-from .services import product_stock_adjust, product_stock_set
+from .services import product_save_but_stock, product_stock_adjust, product_stock_set
 
 THUMBNAIL_SIZE = 48
 
@@ -216,16 +216,7 @@ class ProductAdmin(ImportExportModelAdmin):
         """
         wanted = obj.stock
         with transaction.atomic():
-            if change:
-                names = [
-                    f.attname
-                    for f in obj._meta.concrete_fields
-                    if not f.primary_key and f.name != "stock"
-                ]
-                obj.save(update_fields=names)
-            else:
-                obj.stock = 0
-                obj.save()
+            product_save_but_stock(obj, create=not change)
             if "stock" in form.changed_data or (not change and wanted):
                 movement = product_stock_set(
                     product_id=obj.pk,

@@ -26,7 +26,7 @@ from import_export.resources import Diff
 from import_export.tmp_storages import BaseStorage
 
 from .models import Category, Product, StockMovement
-from .services import product_stock_set
+from .services import product_save_but_stock, product_stock_set
 
 # A cell that starts with one of these is run as a formula by spreadsheet programs.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -167,10 +167,7 @@ class ProductResource(resources.ModelResource):
     def save_instance(self, instance, is_create, row, **kwargs):
         # `instance.stock` holds the value the row asks for; the save itself must not write it.
         wanted = instance.stock
-        if is_create:
-            instance.stock = 0
         super().save_instance(instance, is_create, row, **kwargs)
-        instance.stock = wanted
         if instance.pk is None:  # a dry run without transactions saves nothing
             return
         product_stock_set(
@@ -182,16 +179,7 @@ class ProductResource(resources.ModelResource):
         )
 
     def do_instance_save(self, instance, is_create):
-        if is_create:
-            instance.save(force_insert=True)
-        else:
-            # Every field but stock: an order placed meanwhile keeps its stock decrease.
-            names = [
-                f.attname
-                for f in instance._meta.concrete_fields
-                if not f.primary_key and f.name != "stock"
-            ]
-            instance.save(update_fields=names)
+        product_save_but_stock(instance, create=is_create)
 
 
 def import_result_problems(result) -> list[str]:

@@ -80,6 +80,28 @@ def product_stock_set(
     )
 
 
+def product_save_but_stock(product: Product, *, create: bool) -> None:
+    """Save every field of `product` but its stock, which only the stock services above write
+    (each change a StockMovement). A new product is inserted with no stock; an existing one's
+    stock column is left alone, so an order placed meanwhile keeps its decrease. The caller
+    then sets the wanted stock with `product_stock_set` (the admin, the CSV import).
+    """
+    if create:
+        wanted, product.stock = product.stock, 0
+        try:
+            product.save(force_insert=True)
+        finally:
+            product.stock = wanted
+        return
+    product.save(
+        update_fields=[
+            f.attname
+            for f in product._meta.concrete_fields
+            if not f.primary_key and f.name != "stock"
+        ]
+    )
+
+
 # ------------------------------------------------------------------------------
 # Demo catalogue (seed_demo)
 # ------------------------------------------------------------------------------
