@@ -24,9 +24,9 @@ from django.utils.crypto import constant_time_compare, get_random_string, salted
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
+from mailer.services import email_dispatch
 from myecommerce.imaging import image_load_bounded
 from myecommerce.security_store import security_cache
-from myecommerce.tasks import email_dispatch
 
 from . import lockout
 from .models import OneTimeCode, User
@@ -91,8 +91,8 @@ def _otp_send(*, to: str, code: str, purpose: str, username: str) -> None:
         "minutes": int(OTP_LIFETIME.total_seconds() // 60),
         "store_name": settings.STORE_NAME,
     }
-    # Queued for the Celery worker, or sent here when there is no broker; never raises.
-    # A decoy (to="") goes the same way addressed to nobody, which the mail backend drops.
+    # An outbox row in the caller's transaction, sent after commit; never raises. A decoy
+    # (to="") goes the same way addressed to nobody, which the mail backend drops.
     email_dispatch(
         to=[to] if to else [],
         subject=str(EMAIL_SUBJECTS[purpose]),
@@ -164,15 +164,8 @@ def otp_issue(
         created_at=now,
         expires_at=now + OTP_LIFETIME,
     )
-    transaction.on_commit(
-        partial(
-            _otp_send,
-            to=to,
-            code=code,
-            purpose=purpose,
-            username=user.username,
-        )
-    )
+    # Written to the outbox with the code's row; sent after commit (mailer).
+    _otp_send(to=to, code=code, purpose=purpose, username=user.username)
     return otc
 
 
@@ -183,7 +176,7 @@ def _otp_decoy_issue(*, purpose: str) -> None:
     """
     code = f"{secrets.randbelow(10**OTP_LENGTH):0{OTP_LENGTH}d}"
     otp_hash(user_id=0, purpose=purpose, code=code)
-    transaction.on_commit(partial(_otp_send, to="", code=code, purpose=purpose, username=""))
+    _otp_send(to="", code=code, purpose=purpose, username="")
 
 
 def _otp_decoy_check(*, purpose: str, code: str) -> None:
@@ -628,11 +621,8 @@ def email_change_confirm(*, user: User, code: str, undo_url: Callable[[str], str
                 },
                 salt=EMAIL_UNDO_SALT,
             )
-            transaction.on_commit(
-                partial(
-                    _email_changed_send, user=user, old_email=old_email, undo_url=undo_url(token)
-                )
-            )
+            # Written to the outbox with the change; sent after commit (mailer).
+            _email_changed_send(user=user, old_email=old_email, undo_url=undo_url(token))
     except IntegrityError:
         user.email = old_email
         raise taken from None
@@ -739,46 +729,3 @@ def user_unblock(*, user: User, by: User) -> User:
     logger.info("User %s unblocked by %s", user.pk, by.pk)
     return user
 
-
-# ------------------------------------------------------------------------------
-# Demo data
-# ------------------------------------------------------------------------------
-DEMO_ADMIN = {"username": "admin", "email": "admin@example.com", "password": "123@456"}
-DEMO_SHOPPER = {"username": "shopper", "email": "shopper@example.com", "password": "shopper-demo-1"}
-
-
-@transaction.atomic
-def demo_users_ensure() -> tuple[User, User]:
-    """Create the demo superuser and demo shopper when missing. Idempotent.
-
-    Existing demo users are left as they are: `make run` calls this every time, and must not
-    undo a password (or anything else) the developer has changed since.
-    """
-    admin, created = User.objects.get_or_create(
-        username=DEMO_ADMIN["username"], defaults={"email": DEMO_ADMIN["email"]}
-    )
-    if created:
-        admin.is_staff = admin.is_superuser = admin.is_active = True
-        admin.email_verified = True
-        admin.set_password(DEMO_ADMIN["password"])
-        admin.save()
-
-    shopper, created = User.objects.get_or_create(
-        username=DEMO_SHOPPER["username"],
-        defaults={
-            "email": DEMO_SHOPPER["email"],
-            "first_name": "Demo",
-            "last_name": "Shopper",
-            "address_line1": "1 Market Street",
-            "city": "Springfield",
-            "postal_code": "12345",
-            "country": "US",
-        },
-    )
-    if created:
-        shopper.is_active = shopper.email_verified = True
-        shopper.set_password(DEMO_SHOPPER["password"])
-        shopper.save()
-        customers, _created = Group.objects.get_or_create(name=CUSTOMERS_GROUP)
-        shopper.groups.add(customers)
-    return admin, shopper

@@ -11,7 +11,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myecommerce.settings")
 
-app = Celery("myecommerce", include=["myecommerce.tasks"])
+app = Celery("myecommerce")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Each app's tasks.py, should one appear; the shared mail task lives in myecommerce.tasks.
+# Each app's tasks.py (the e-mail outbox's in mailer.tasks).
 app.autodiscover_tasks()

@@ -71,6 +71,7 @@ LOCAL_APPS = [
     "carts",
     "wishlists",
     "orders",
+    "mailer",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -379,9 +380,10 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
-# Codes, order confirmations and status e-mails are rendered by the web process after commit
-# and handed to myecommerce.tasks.email_dispatch: queued for a Celery worker when
-# CELERY_BROKER_URL is set (see "Task queue"), else sent at once in the same process.
+# Codes, order confirmations and status e-mails are written to the outbox (mailer.Message) in
+# the transaction of their change by mailer.services.email_dispatch and sent after commit: by
+# a Celery worker when CELERY_BROKER_URL is set (see "Task queue"), else by this process; what
+# is left unsent is retried by the worker's sweep or `manage.py mail_send` (cron).
 
 # ------------------------------------------------------------------------------
 # Task queue (Celery; `celery -A myecommerce worker`, app in myecommerce/celery.py)
@@ -397,7 +399,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"myecommerce.tasks.email_send": {"queue": "mail"}}
+CELERY_TASK_ROUTES = {
+    "mailer.tasks.message_deliver": {"queue": "mail"},
+    "mailer.tasks.message_send_pending": {"queue": "mail"},
+}
+# `celery beat` (or `worker -B`) sweeps the outbox: e-mails the broker never took are sent.
+CELERY_BEAT_SCHEDULE = {
+    "mailer-send-pending": {
+        "task": "mailer.tasks.message_send_pending",
+        "schedule": env.float("MAIL_SWEEP_SECONDS", default=60.0),
+    },
+}
 # Redis re-delivers a task not acknowledged within this time: longer than any retry delay.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),

@@ -23,7 +23,8 @@ from accounts.models import User
 from carts.models import CartItem
 from carts.selectors import money
 from carts.services import cart_check_line_limit, cart_remove_lines
-from myecommerce.tasks import email_dispatch
+from mailer.models import Message
+from mailer.services import email_dispatch
 from products.models import Product, StockMovement
 from products.services import InsufficientStock, product_stock_adjust
 
@@ -205,7 +206,8 @@ def _order_place(
     )
     cart_remove_lines(user=user, item_ids=[line.pk for line in lines])
 
-    transaction.on_commit(lambda: order_send_confirmation(order_id=order.pk), robust=True)
+    # Written to the outbox in this transaction; sent after commit (mailer).
+    order_send_confirmation(order_id=order.pk)
     return order
 
 
@@ -386,12 +388,8 @@ def _order_transition(
     OrderStatusChange.objects.create(
         order=locked, from_status=from_status, to_status=to_status, changed_by=by
     )
-    transaction.on_commit(
-        lambda: order_send_status_email(
-            order_id=locked.pk, from_status=from_status, expired=expired
-        ),
-        robust=True,
-    )
+    # Written to the outbox in this transaction; sent after commit (mailer).
+    order_send_status_email(order_id=locked.pk, from_status=from_status, expired=expired)
     # Keep the caller's instance true to the database.
     order.status, order.updated_at = locked.status, locked.updated_at
     return order
@@ -415,9 +413,10 @@ def _restock(*, order: Order, by: User | None, expired: bool = False) -> None:
 
 
 # ------------------------------------------------------------------------------
-# E-mail (always after commit; a broken mail server never undoes an order)
+# E-mail: an outbox row in the order's transaction, sent after commit (a broken mail
+# server never undoes an order, and a rolled-back order sends nothing)
 # ------------------------------------------------------------------------------
-def _send(*, order: Order, subject: str, template: str, context: dict) -> bool:
+def _send(*, order: Order, subject: str, template: str, context: dict) -> Message:
     context = {
         "order": order,
         "items": list(order.items.all()),
@@ -425,19 +424,16 @@ def _send(*, order: Order, subject: str, template: str, context: dict) -> bool:
         "bank_transfer_instructions": settings.STORE_BANK_TRANSFER_INSTRUCTIONS,
         **context,
     }
-    # Rendered here, after commit; queued for the Celery worker or sent now (never raises).
-    sent = email_dispatch(
+    # Rendered in the order's transaction into the outbox; sent after commit (never raises).
+    return email_dispatch(
         to=[order.customer_email],
         subject=subject,
         text=render_to_string(f"orders/email/{template}.txt", context),
         html=render_to_string(f"orders/email/{template}.html", context),
     )
-    if not sent:
-        logger.error("Could not send the %s e-mail for order %s", template, order.number)
-    return sent
 
 
-def order_send_confirmation(*, order_id: int) -> bool:
+def order_send_confirmation(*, order_id: int) -> Message:
     order = Order.objects.get(pk=order_id)
     return _send(
         order=order,
@@ -448,7 +444,9 @@ def order_send_confirmation(*, order_id: int) -> bool:
     )
 
 
-def order_send_status_email(*, order_id: int, from_status: str = "", expired: bool = False) -> bool:
+def order_send_status_email(
+    *, order_id: int, from_status: str = "", expired: bool = False
+) -> Message:
     order = Order.objects.get(pk=order_id)
     return _send(
         order=order,

@@ -1,12 +1,16 @@
-"""E-mail through the task queue: a real Celery worker on Redis, retries, and the fallbacks.
+"""E-mail through the outbox and the task queue: a real Celery worker on Redis, retries, and
+the fallbacks when there is no broker or it is away.
 
-The worker tests publish to Redis database 9 on 127.0.0.1 and start `celery worker` as a
-subprocess: one whose mail backend writes files into a temporary folder, one whose SMTP
-server is down at first and comes back (a small SMTP server on loopback). They are skipped
-when Redis is not answering (failed instead under REQUIRE_SERVICES=1).
+Every message is an outbox row (mailer.Message) written in its change's transaction; the task
+carries only the row's id. The worker tests publish to Redis database 9 on 127.0.0.1 and start
+`celery worker` as a subprocess on the test database (PostgreSQL: the worker reads the row),
+one whose mail backend writes files into a temporary folder, one whose SMTP server is down at
+first and comes back (a small SMTP server on loopback). They are skipped when Redis is not
+answering (failed instead under REQUIRE_SERVICES=1).
 """
 
 import email
+import io
 import logging
 import os
 import re
@@ -22,17 +26,15 @@ from pathlib import Path
 
 import pytest
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection, transaction
 from django.urls import reverse
 
 from accounts.models import OneTimeCode, User
 from accounts.services import otp_hash
+from mailer.models import Message
+from mailer.services import RETRY_BACKOFF_MAX, email_dispatch, retry_delay
+from mailer.tasks import message_deliver
 from myecommerce.celery import app as celery_app
-from myecommerce.tasks import (
-    EMAIL_MAX_RETRIES,
-    EMAIL_RETRY_BACKOFF_MAX,
-    email_dispatch,
-    email_send,
-)
 from myecommerce.tests.conftest import free_port, redis_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,57 +95,79 @@ def _calls():
 PARTS = {"to": ["shopper@example.com"], "subject": "Hello", "text": "Plain", "html": "<p>Rich</p>"}
 
 
+def _outboxed(**parts) -> Message:
+    """A message written in a transaction that is not committed yet: nothing is sent."""
+    with transaction.atomic():
+        return email_dispatch(**(parts or PARTS))
+
+
 # ------------------------------------------------------------------------------
 # The task's retries (run eagerly with .apply(): every retry happens at once)
 # ------------------------------------------------------------------------------
+@pytest.mark.django_db
 def test_the_task_retries_a_dropped_connection_until_the_server_accepts(settings, mailoutbox):
     settings.EMAIL_BACKEND = _backend(FlakyBackend)
-    result = email_send.apply(kwargs=PARTS)
-    assert result.successful() and result.result is True
+    message = _outboxed()
+    result = message_deliver.apply(args=[message.pk])
+    assert result.successful() and result.result == "sent"
     assert CALLS == ["flaky"] * 3
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error) == ("sent", 3, "")
 
 
-def test_the_task_gives_up_after_its_retries_when_the_server_stays_down(settings):
-    settings.EMAIL_BACKEND = _backend(DownBackend)
-    result = email_send.apply(kwargs=PARTS)
-    assert result.failed()
-    assert isinstance(result.result, ConnectionRefusedError)
-    assert len(CALLS) == EMAIL_MAX_RETRIES + 1
-
-
+@pytest.mark.django_db
 def test_the_task_does_not_retry_a_permanent_refusal(settings, caplog):
     settings.EMAIL_BACKEND = _backend(RejectingBackend)
-    with caplog.at_level(logging.ERROR, logger="myecommerce.tasks"):
-        result = email_send.apply(kwargs=PARTS)
-    assert result.successful() and result.result is False
+    message = _outboxed()
+    with caplog.at_level(logging.ERROR, logger="mailer.services"):
+        result = message_deliver.apply(args=[message.pk])
+    assert result.successful() and result.result == "failed"
     assert CALLS == ["rejecting"]
-    assert "refused the e-mail 'Hello' for good" in caplog.text
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED and "550" in message.last_error
+    assert f"refused e-mail {message.pk} for good" in caplog.text
 
 
 def test_the_retry_policy_backs_off_and_is_bounded():
-    assert EMAIL_RETRY_BACKOFF_MAX <= 600 < 3600  # below Redis's visibility timeout
-    assert email_send.max_retries == EMAIL_MAX_RETRIES
-    assert email_send.acks_late and email_send.reject_on_worker_lost
+    delays = [retry_delay(attempts=n).total_seconds() for n in range(1, 12)]
+    assert delays[:3] == [15, 30, 60]
+    assert max(delays) == RETRY_BACKOFF_MAX <= 600 < 3600  # below Redis's visibility timeout
+    assert message_deliver.acks_late and message_deliver.reject_on_worker_lost
+    assert message_deliver.max_retries is None  # an outage delays a message, never drops it
 
 
 # ------------------------------------------------------------------------------
-# Without a broker: sent in the request's process, after commit, never raising
+# Without a broker: sent by the request's process after commit, never raising
 # ------------------------------------------------------------------------------
-def test_without_a_broker_the_message_is_sent_in_process_with_both_parts(mailoutbox):
+@pytest.mark.django_db
+def test_without_a_broker_the_message_is_sent_after_commit_with_both_parts(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     assert celery_app.conf.task_always_eager  # the test settings name no broker
-    assert email_dispatch(**PARTS) is True
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        email_dispatch(**PARTS)
+        assert mailoutbox == []  # nothing leaves before the commit
     (message,) = mailoutbox
     assert message.to == ["shopper@example.com"]
     assert (message.subject, message.body) == ("Hello", "Plain")
     assert message.alternatives[0].content == "<p>Rich</p>"
+    assert Message.objects.get().status == Message.Status.SENT
 
 
-def test_without_a_broker_a_mail_server_failure_is_logged_not_raised(settings, caplog):
+@pytest.mark.django_db
+def test_without_a_broker_a_mail_server_failure_is_logged_not_raised(
+    settings, caplog, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = _backend(DownBackend)
-    with caplog.at_level(logging.ERROR, logger="myecommerce.tasks"):
-        assert email_dispatch(**PARTS) is False
+    with (
+        caplog.at_level(logging.WARNING, logger="mailer.services"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        email_dispatch(**PARTS)
     assert CALLS == ["down"]  # one try: a request never waits for retries
-    assert "Could not send the e-mail 'Hello'" in caplog.text
+    message = Message.objects.get()
+    assert message.status == Message.Status.PENDING and message.attempts == 1
+    assert "Could not send e-mail" in caplog.text
 
 
 @pytest.mark.django_db
@@ -157,6 +181,9 @@ def test_sign_up_still_succeeds_when_the_mail_server_is_down(
     assert response.url == reverse("accounts:verify")
     assert User.objects.filter(username="queued", email_verified=False).exists()
     assert CALLS == ["down"]
+    # The code waits in the outbox for the next try.
+    message = Message.objects.get()
+    assert message.to == ["queued@example.com"] and message.status == Message.Status.PENDING
 
 
 @pytest.fixture
@@ -183,16 +210,51 @@ def broker():
     celery_app.conf.update(saved)
 
 
+@pytest.mark.django_db
 def test_an_unreachable_broker_is_logged_and_the_message_sent_in_process(
-    broker, mailoutbox, caplog
+    broker, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
     broker(f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
-    with caplog.at_level(logging.ERROR, logger="myecommerce.tasks"):
-        assert email_dispatch(**PARTS) is True
+    with (
+        caplog.at_level(logging.ERROR, logger="mailer.services"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        email_dispatch(**PARTS)
     assert time.monotonic() - started < 10  # a request waits seconds, not minutes
     assert [m.subject for m in mailoutbox] == ["Hello"]
     assert "task queue is unreachable" in caplog.text
+    assert Message.objects.get().status == Message.Status.SENT
+
+
+@pytest.mark.django_db
+def test_broker_and_mail_server_both_down_the_message_is_sent_later_by_mail_send(
+    broker, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    broker(f"redis://127.0.0.1:{free_port()}/0")
+    settings.EMAIL_BACKEND = _backend(DownBackend)
+    with django_capture_on_commit_callbacks(execute=True):
+        email_dispatch(**PARTS)
+    assert Message.objects.get().status == Message.Status.PENDING
+
+    # Both come back; the message is due again (its backoff has passed): the sweep sends it.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Message.objects.update(next_attempt_at=Message.objects.get().created_at)
+    first, again = io.StringIO(), io.StringIO()
+    call_command("mail_send", stdout=first)
+    call_command("mail_send", stdout=again)  # nothing left: sent once
+    assert first.getvalue().startswith("sent 1,") and again.getvalue().startswith("sent 0,")
+    assert [m.subject for m in mailoutbox] == ["Hello"]
+    assert Message.objects.get().status == Message.Status.SENT
+
+
+def _database_url() -> str:
+    """The test database, for the worker: it reads the outbox row the test committed."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 # ------------------------------------------------------------------------------
@@ -222,6 +284,7 @@ def start_worker(tmp_path, redis_db9):
         }
         env.update(
             CELERY_BROKER_URL=REDIS_URL,
+            DATABASE_URL=_database_url(),
             EMAIL_URL=email_url,
             EMAIL_TIMEOUT="5",
             SECRET_KEY="worker-test-key",
@@ -327,6 +390,7 @@ def _text_part(message: email.message.Message) -> str:
 
 # Real commits, so the code is queued by on_commit as in production. serialized_rollback, as
 # in the other transactional tests: the data migrations' rows are put back afterwards.
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_on_redis_delivers_the_sign_up_code(client, broker, mail_worker, mailoutbox):
     maildir, worker_log = mail_worker
@@ -352,8 +416,11 @@ def test_a_worker_on_redis_delivers_the_sign_up_code(client, broker, mail_worker
     otc = OneTimeCode.objects.get(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
     assert otc.code_hash == otp_hash(user_id=user.pk, purpose=otc.purpose, code=code)
     log = _read_log(worker_log)
-    assert "myecommerce.tasks.email_send" in log and "succeeded" in log
+    assert "mailer.tasks.message_deliver" in log and "succeeded" in log
     assert code not in log  # the worker never logs a code
+    # Sent, and the code's text is not kept in the outbox.
+    row = Message.objects.get()
+    assert row.status == Message.Status.SENT and code not in row.text + row.html
 
     # The delivered code is the one the shop accepts.
     response = client.post(reverse("accounts:verify"), {"code": code})
@@ -384,24 +451,29 @@ def _redis_values(url: str) -> list[bytes]:
     return values
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_retries_until_the_mail_server_is_back(broker, start_worker):
     port = free_port()
     worker_log = start_worker(f"smtp://127.0.0.1:{port}")  # nothing listens there yet
     broker(REDIS_URL)
 
     secret = "Your code is 314159"
-    assert email_dispatch(to=["late@example.com"], subject="Hello again", text=secret) is True
+    with transaction.atomic():
+        row = email_dispatch(to=["late@example.com"], subject="Hello again", text=secret)
 
     deadline = time.monotonic() + DELIVERY_SECONDS
     while "retry: Retry in" not in _read_log(worker_log):
         assert time.monotonic() < deadline, _read_log(worker_log)
         time.sleep(0.2)
     assert "ConnectionRefusedError" in _read_log(worker_log)
-    # The retried message waits in Redis: its printable arguments still hide the text.
+    # The task carries only the row's id: the text is in neither the log nor Redis.
     assert "314159" not in _read_log(worker_log)
     assert not any(b"314159" in value for value in _redis_values(REDIS_URL))
+    row.refresh_from_db()
+    assert row.status == Message.Status.PENDING and row.attempts == 1
 
-    # The mail server comes back; the retry (at most 15 s later) delivers the message.
+    # The mail server comes back; the retry (15 s later) delivers the message, once.
     server = socketserver.ThreadingTCPServer(("127.0.0.1", port), SMTPHandler)
     server.messages = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -411,8 +483,11 @@ def test_a_worker_retries_until_the_mail_server_is_back(broker, start_worker):
         while not server.messages:
             assert time.monotonic() < deadline, _read_log(worker_log)
             time.sleep(0.2)
+        time.sleep(1)
     finally:
         server.shutdown()
         server.server_close()
     (message,) = server.messages
     assert (message["To"], message["Subject"]) == ("late@example.com", "Hello again")
+    row.refresh_from_db()
+    assert row.status == Message.Status.SENT and row.attempts == 2
