@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate seed bench soak cluster clean
+.PHONY: run test lint format migrate seed bench soak cluster audit clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,16 @@ soak: $(VENV)/.installed
 ## make cluster: two app servers and a Celery worker on one PostgreSQL and one Redis (loopback, ~30 s); see bench/cluster.py
 cluster: $(VENV)/.installed
 	$(PY) bench/cluster.py
+
+## make audit: Nu Html Checker, pa11y (WCAG2AA) and Lighthouse (accessibility, SEO) on every
+## shopper page, guest and signed in, against gunicorn on loopback (needs node, Java 17, Chromium;
+## see bench/audit.py)
+.audit/node_modules/.installed: .audit/package.json .audit/package-lock.json
+	cd .audit && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+audit: $(VENV)/.installed .audit/node_modules/.installed
+	$(PY) bench/audit.py
 
 clean:
 	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache
