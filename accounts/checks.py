@@ -27,8 +27,8 @@ def check_demo_admin_password_is_changed(app_configs, databases=None, **kwargs):
     from django.contrib.auth.hashers import check_password
     from django.db import DatabaseError
 
+    from .demo import DEMO_ADMIN
     from .models import User
-    from .services import DEMO_ADMIN
 
     try:
         hashes = list(

@@ -728,4 +728,3 @@ def user_unblock(*, user: User, by: User) -> User:
     user.refresh_from_db(fields=["is_active"])
     logger.info("User %s unblocked by %s", user.pk, by.pk)
     return user
-

@@ -82,3 +82,23 @@ def product_image_files_delete(image) -> None:
     storage = image.image.storage
     for name in sorted(names):
         storage.delete(name)
+
+
+def product_image_thumbnails_refresh(*, only_missing: bool = True) -> tuple[int, int]:
+    """Remake list and detail thumbnails (e.g. after a size change, or for rows made with
+    bulk_create). Returns (made, failed). One image at a time, so memory stays flat."""
+    from django.db.models import Q
+
+    from .models import ProductImage  # the models import this module for their thumbnails
+
+    images = ProductImage.objects.select_related("product").order_by("pk")
+    if only_missing:
+        images = images.filter(Q(thumbnail_list="") | Q(thumbnail_detail=""))
+    made = failed = 0
+    for image in images.iterator(chunk_size=200):
+        if image.thumbnails_refresh():
+            image.save(update_fields=["thumbnail_list", "thumbnail_detail"])
+            made += 1
+        else:
+            failed += 1
+    return made, failed

@@ -2,7 +2,7 @@ import pytest
 from django.core import checks
 
 from accounts.checks import check_demo_admin_password_is_changed
-from accounts.services import demo_users_ensure
+from accounts.demo import demo_users_ensure
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

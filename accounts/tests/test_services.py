@@ -745,8 +745,10 @@ def test_a_superuser_can_block_a_superuser():
 # Demo users
 # ------------------------------------------------------------------------------
 def test_demo_users_ensure_is_idempotent():
-    services.demo_users_ensure()
-    admin, shopper = services.demo_users_ensure()
+    from accounts.demo import demo_users_ensure
+
+    demo_users_ensure()
+    admin, shopper = demo_users_ensure()
     assert User.objects.filter(username__in=["admin", "shopper"]).count() == 2
     assert admin.is_superuser and admin.check_password("123@456")
     assert shopper.email_verified and shopper.groups.filter(name="Customers").exists()

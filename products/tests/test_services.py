@@ -51,8 +51,8 @@ def test_stock_set_records_the_difference_and_ignores_no_change():
 def test_thumbnails_refresh_fills_missing_thumbnails_only():
     from django.core.management import call_command
 
+    from products.images import product_image_thumbnails_refresh
     from products.models import ProductImage
-    from products.services import product_image_thumbnails_refresh
     from products.tests.factories import ProductImageFactory
 
     fresh, missing = ProductImageFactory.create_batch(2)

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
 
-from accounts.services import demo_users_ensure
-from products.services import demo_catalogue_ensure
+from accounts.demo import demo_users_ensure
+from products.demo import demo_catalogue_ensure
 
 
 class Command(BaseCommand):

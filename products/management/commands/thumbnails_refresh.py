@@ -1,6 +1,6 @@
 from django.core.management import BaseCommand
 
-from products.services import product_image_thumbnails_refresh
+from products.images import product_image_thumbnails_refresh
 
 
 class Command(BaseCommand):
