@@ -1,7 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import QuerySet
-from django.db.models import F
 
 from myecommerce.prepared import PreparedQuery
 
@@ -40,12 +39,8 @@ class UsernameOrEmailBackend(ModelBackend):
         return None
 
     def get_user(self, user_id):
-        """The session's user, plus `cart_changed_at`: when their cart last changed (or None).
-
-        The one query ModelBackend runs, written once (myecommerce.prepared): the cart page
-        (carts.views) reuses its stored copy while `cart_changed_at` is unchanged, with no
-        query of its own.
-        """
+        """The session's user: the one query ModelBackend runs, on every signed-in request, so
+        its SQL is written once (myecommerce.prepared)."""
         try:
             user = _SESSION_USER.first(int(user_id))
         except (TypeError, ValueError):
@@ -53,10 +48,4 @@ class UsernameOrEmailBackend(ModelBackend):
         return user if user is not None and self.user_can_authenticate(user) else None
 
 
-_SESSION_USER = PreparedQuery(
-    lambda user_id: (
-        get_user_model()
-        ._default_manager.annotate(cart_changed_at=F("cart__updated_at"))
-        .filter(pk=user_id)
-    )
-)
+_SESSION_USER = PreparedQuery(lambda user_id: get_user_model()._default_manager.filter(pk=user_id))

@@ -13,13 +13,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, UpdateView
 
 from myecommerce.proxies import client_ip
+from myecommerce.redirects import safe_url
 
 from . import selectors, services
 from .forms import (
@@ -46,15 +46,6 @@ PENDING_NEXT_KEY = "accounts_pending_next"
 PENDING_EMAIL_KEY = "accounts_pending_email"
 RESET_USER_KEY = "accounts_reset_user_id"
 RESET_EMAIL_KEY = "accounts_reset_email"
-
-
-def safe_next_url(request, url: str | None) -> str:
-    """`url` if it points to this site, else an empty string (no open redirects)."""
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return ""
 
 
 def _pending_user(request) -> User | None:
@@ -94,7 +85,7 @@ class SignupView(FormView):
         # No user when the address was taken (its owner has been told): the same answer.
         self.request.session[PENDING_USER_KEY] = user.pk if user else None
         self.request.session[PENDING_EMAIL_KEY] = form.cleaned_data["email"]
-        self.request.session[PENDING_NEXT_KEY] = safe_next_url(
+        self.request.session[PENDING_NEXT_KEY] = safe_url(
             self.request, self.request.GET.get("next")
         )
         messages.success(
@@ -135,7 +126,7 @@ class VerifyView(FormView):
         except ValidationError as error:
             form.add_error("code", error)
             return self.form_invalid(form)
-        next_url = safe_next_url(self.request, self.request.session.pop(PENDING_NEXT_KEY, ""))
+        next_url = safe_url(self.request, self.request.session.pop(PENDING_NEXT_KEY, ""))
         self.request.session.pop(PENDING_USER_KEY, None)
         self.request.session.pop(PENDING_EMAIL_KEY, None)
         auth_login(self.request, user, backend=AUTH_BACKEND)

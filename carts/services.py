@@ -1,14 +1,15 @@
-"""The cart's rules: every view, the sign-in merge and the tests go through these functions.
+"""The cart's rules: every view, the sign-in merge, orders, wishlists and the tests go through
+these functions.
 
-A cart belongs either to a signed-in user (the `Cart` row) or to a guest's session
-(``session[SESSION_CART_KEY] = {"<product id>": quantity}``). Each service takes ``user``
-and ``session``: a signed-in ``user`` means the database cart, anything else the session.
+Each service takes the visitor's `cart` (a `carts.stores.CartStore`: ``cart_for(user=...,
+session=...)``, or ``cart_for_request(request)`` in a view) and a line is always named by its
+product id, whoever shops: the rules below never ask whether the cart is a guest's.
 
 Rules: a quantity is a whole number from 1 to the product's stock, and at most
 ``settings.ORDER_MAX_QUANTITY_PER_LINE`` (one order may not take a product's whole stock); an
 inactive or out-of-stock product cannot be added; a cart holds at most ``settings.CART_MAX_LINES``
 distinct lines. A refused change raises `ValidationError` and changes nothing. Stock is
-only *checked* here: it is taken at checkout, which checks again.
+only *checked* here: it is taken at checkout, which checks again with `cart_check_line`.
 """
 
 from __future__ import annotations
@@ -19,28 +20,42 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from products.models import Product
 
-from .models import Cart, CartItem
-from .selectors import MAX_DB_ID, SESSION_CART_KEY, session_cart_read
+from .stores import CartStore, DatabaseCartStore, SessionCartStore, cart_for
 
 if TYPE_CHECKING:
     from accounts.models import User
 
-    from .selectors import Shopper
-
-
-class CartLineNotFound(ObjectDoesNotExist):
-    """The line is not in this visitor's cart (or does not exist at all)."""
+__all__ = [
+    "CartLineNotFound",
+    "CartMergeResult",
+    "ProductNotFound",
+    "cart_add_product",
+    "cart_check_line",
+    "cart_clear",
+    "cart_for",
+    "cart_merge",
+    "cart_remove_item",
+    "cart_remove_products",
+    "cart_set_quantity",
+]
 
 
 class ProductNotFound(ObjectDoesNotExist):
     """No product has this id."""
+
+    # What a page's script is told (a page shows the 404 page instead).
+    message = gettext_lazy("We could not find that product: reload the page.")
+
+
+class CartLineNotFound(ObjectDoesNotExist):
+    """The product is not in this visitor's cart."""
+
+    message = ProductNotFound.message
 
 
 @dataclass
@@ -54,44 +69,41 @@ class CartMergeResult:
     no_room: list[Product] = field(default_factory=list)  # the cart already had the most lines
 
 
-def _signed_in(user: Shopper) -> bool:
-    return user is not None and user.is_authenticated
-
-
-def _require_session(session: SessionBase | None) -> SessionBase:
-    if session is None:
-        raise ValueError("A guest's cart needs a session.")
-    return session
-
-
-def _write_session_cart(session: SessionBase, cart: dict[int, int]) -> None:
-    session[SESSION_CART_KEY] = {str(pk): quantity for pk, quantity in cart.items()}
-    session.modified = True
-
-
-def _check_available(product: Product) -> None:
-    if not product.is_active:
-        raise ValidationError(
-            _("Sorry, %(name)s is no longer available.") % {"name": product.name},
-            code="inactive",
-        )
-    if product.stock <= 0:
-        raise ValidationError(
-            _("Sorry, %(name)s is out of stock.") % {"name": product.name}, code="out_of_stock"
-        )
-
-
 def _check_whole(quantity: int) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise ValidationError(_("Quantity must be a whole number of at least 1."), code="invalid")
 
 
-def _check_quantity(product: Product, quantity: int, *, already: int = 0) -> None:
-    """`quantity` is what the line would hold; `already` is what it holds now (for messages)."""
-    _check_whole(quantity)
-    _check_available(product)
+def cart_check_line(
+    *, product: Product | None, quantity: int, already: int = 0, checkout: bool = False
+) -> None:
+    """The one availability rule, and its messages: may a cart line hold `quantity`?
+
+    `already` is what the line holds now (named in the message when adding to it). At
+    `checkout` the line is judged as it stands and the message asks the shopper to fix their
+    cart. Raises `ValidationError` (codes ``inactive``, ``out_of_stock``, ``exceeds_stock``,
+    ``exceeds_line_limit``; at checkout a short stock is ``insufficient_stock``); `product`
+    None is a product deleted meanwhile.
+    """
+    if product is None or not product.is_active:
+        name = product.name if product else _("A product")
+        if checkout:
+            message = _("“%(name)s” is no longer available; please remove it from your cart.")
+        else:
+            message = _("Sorry, %(name)s is no longer available.")
+        raise ValidationError(message % {"name": name}, code="inactive")
+    if product.stock <= 0:
+        if checkout:
+            message = _("“%(name)s” is out of stock; please remove it from your cart.")
+        else:
+            message = _("Sorry, %(name)s is out of stock.")
+        code = "insufficient_stock" if checkout else "out_of_stock"
+        raise ValidationError(message % {"name": product.name}, code=code)
     if quantity > product.stock:
-        if already:
+        if checkout:
+            message = _("“%(name)s”: only %(stock)d left in stock, but your cart has %(already)d.")
+            already = quantity
+        elif already:
             message = ngettext(
                 "Only %(stock)d of %(name)s is in stock and you already have %(already)d in "
                 "your cart.",
@@ -107,26 +119,18 @@ def _check_quantity(product: Product, quantity: int, *, already: int = 0) -> Non
             )
         raise ValidationError(
             message % {"stock": product.stock, "name": product.name, "already": already},
-            code="exceeds_stock",
+            code="insufficient_stock" if checkout else "exceeds_stock",
         )
-    cart_check_line_limit(name=product.name, quantity=quantity, already=already)
-
-
-def cart_check_line_limit(*, name: str, quantity: int, already: int = 0) -> None:
-    """Refuse more than ORDER_MAX_QUANTITY_PER_LINE of one product in one cart (and order).
-
-    One shopper must not take a product's whole stock off the shelf with one unpaid order;
-    the orders app checks again at checkout with this same rule.
-    """
+    # One shopper must not take a product's whole stock off the shelf with one unpaid order.
     limit = settings.ORDER_MAX_QUANTITY_PER_LINE
-    if quantity <= limit:
-        return
-    message = _("You can buy at most %(max)d of %(name)s per order.")
-    if already:
-        message += " " + _("Your cart already has %(already)d.")
-    raise ValidationError(
-        message % {"max": limit, "name": name, "already": already}, code="exceeds_line_limit"
-    )
+    if quantity > limit:
+        message = _("You can buy at most %(max)d of %(name)s per order.")
+        if already and not checkout:
+            message += " " + _("Your cart already has %(already)d.")
+        raise ValidationError(
+            message % {"max": limit, "name": product.name, "already": already},
+            code="exceeds_line_limit",
+        )
 
 
 def _check_room(line_count: int) -> None:
@@ -142,157 +146,75 @@ def _check_room(line_count: int) -> None:
 
 
 def _get_product(product_id: int) -> Product:
-    if not 0 < product_id <= MAX_DB_ID:
-        raise ProductNotFound
     try:
         return Product.objects.get(pk=product_id)
     except Product.DoesNotExist:
         raise ProductNotFound from None
 
 
-def _locked_cart(user: User) -> Cart:
-    """The user's cart, created if needed, locked so concurrent changes to it queue up."""
-    cart, _created = Cart.objects.get_or_create(user=user)
-    return Cart.objects.select_for_update().get(pk=cart.pk)
-
-
-def _touch(cart_id: int) -> None:
-    # Every change to a cart's lines moves its updated_at: the cart page keeps a stored copy
-    # only while it is unchanged (carts.views.CartDetailView).
-    Cart.objects.filter(pk=cart_id).update(updated_at=timezone.now())
-
-
-def cart_add_product(
-    *, user: Shopper, session: SessionBase | None = None, product_id: int, quantity: int = 1
-) -> int:
-    """Add `quantity` of a product to the visitor's cart; returns the line's new quantity.
+def cart_add_product(*, cart: CartStore, product_id: int, quantity: int = 1) -> int:
+    """Add `quantity` of a product to the cart; returns the line's new quantity.
 
     Raises `ProductNotFound` for an unknown id and `ValidationError` when a rule refuses.
     """
     _check_whole(quantity)
     product = _get_product(product_id)
-    if not _signed_in(user):
-        session = _require_session(session)
-        cart = session_cart_read(session=session)
-        already = cart.get(product.pk, 0)
-        _check_quantity(product, already + quantity, already=already)
+    with cart.editing() as lines:
+        already = lines.get(product.pk, 0)
+        cart_check_line(product=product, quantity=already + quantity, already=already)
         if not already:
-            _check_room(len(cart))
-        cart[product.pk] = already + quantity
-        _write_session_cart(session, cart)
-        return cart[product.pk]
-
-    with transaction.atomic():
-        cart = _locked_cart(user)
-        item = CartItem.objects.filter(cart=cart, product=product).first()
-        already = item.quantity if item else 0
-        _check_quantity(product, already + quantity, already=already)
-        if item is None:
-            _check_room(cart.items.count())
-            item = CartItem.objects.create(cart=cart, product=product, quantity=quantity)
-        else:
-            item.quantity = already + quantity
-            item.save(update_fields=["quantity"])
-        _touch(cart.pk)
-        return item.quantity
+            _check_room(len(lines))
+        lines[product.pk] = already + quantity
+    return lines[product.pk]
 
 
-def cart_set_quantity(
-    *, user: Shopper, session: SessionBase | None = None, item_id: int, quantity: int
-) -> int:
-    """Set a line's quantity (0 removes the line); returns the new quantity.
+def cart_set_quantity(*, cart: CartStore, product_id: int, quantity: int) -> int:
+    """Set the quantity of a product's line (0 removes the line); returns the new quantity.
 
-    Raises `CartLineNotFound` when the line is not the visitor's, `ValidationError` when
-    the quantity is refused. Lowering a quantity is always allowed, even for a product
-    that has since become unavailable, so a shopper can fix a cart that went stale.
+    Raises `CartLineNotFound` when the product is not in the cart, `ValidationError` when the
+    quantity is refused. Lowering a quantity is always allowed, even for a product that has
+    since become unavailable, so a shopper can fix a cart that went stale.
     """
     if type(quantity) is int and quantity == 0:
-        cart_remove_item(user=user, session=session, item_id=item_id)
+        cart_remove_item(cart=cart, product_id=product_id)
         return 0
-    if not 0 < item_id <= MAX_DB_ID:
+    _check_whole(quantity)
+    with cart.editing() as lines:
+        if product_id not in lines:
+            raise CartLineNotFound
+        if quantity > lines[product_id]:
+            product = Product.objects.filter(pk=product_id).first()
+            if product is None:
+                raise CartLineNotFound
+            cart_check_line(product=product, quantity=quantity)
+        lines[product_id] = quantity
+    return quantity
+
+
+def cart_remove_item(*, cart: CartStore, product_id: int) -> Product:
+    """Remove a product's line from the cart; returns the product (for the message)."""
+    with cart.editing() as lines:
+        if product_id not in lines:
+            raise CartLineNotFound
+        del lines[product_id]
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:  # deleted since: the line is gone all the same
         raise CartLineNotFound
-    if not _signed_in(user):
-        session = _require_session(session)
-        cart = session_cart_read(session=session)
-        if item_id not in cart:
-            raise CartLineNotFound
-        product = Product.objects.filter(pk=item_id).first()
-        if product is None:
-            raise CartLineNotFound
-        _check_whole(quantity)
-        if quantity > cart[item_id]:
-            _check_quantity(product, quantity)
-        cart[item_id] = quantity
-        _write_session_cart(session, cart)
-        return quantity
-
-    with transaction.atomic():
-        item = (
-            CartItem.objects.select_for_update(of=("self",))
-            .select_related("product")
-            .filter(cart__user=user, pk=item_id)
-            .first()
-        )
-        if item is None:
-            raise CartLineNotFound
-        _check_whole(quantity)
-        if quantity > item.quantity:
-            _check_quantity(item.product, quantity)
-        item.quantity = quantity
-        item.save(update_fields=["quantity"])
-        _touch(item.cart_id)
-        return quantity
+    return product
 
 
-def cart_remove_item(*, user: Shopper, session: SessionBase | None = None, item_id: int) -> Product:
-    """Remove a line from the visitor's cart; returns its product (for the message)."""
-    if not 0 < item_id <= MAX_DB_ID:
-        raise CartLineNotFound
-    if not _signed_in(user):
-        session = _require_session(session)
-        cart = session_cart_read(session=session)
-        if item_id not in cart:
-            raise CartLineNotFound
-        product = Product.objects.filter(pk=item_id).first()
-        del cart[item_id]
-        _write_session_cart(session, cart)
-        if product is None:
-            raise CartLineNotFound
-        return product
-
-    with transaction.atomic():
-        item = (
-            CartItem.objects.select_for_update(of=("self",))
-            .select_related("product")
-            .filter(cart__user=user, pk=item_id)
-            .first()
-        )
-        if item is None:
-            raise CartLineNotFound
-        item.delete()
-        _touch(item.cart_id)
-        return item.product
+def cart_clear(*, cart: CartStore) -> None:
+    """Empty the cart."""
+    cart.clear()
 
 
-def cart_clear(*, user: Shopper, session: SessionBase | None = None) -> None:
-    """Empty the visitor's cart (the orders app does this after a checkout)."""
-    if not _signed_in(user):
-        if session is not None and SESSION_CART_KEY in session:
-            del session[SESSION_CART_KEY]
-        return
-    cart_remove_lines(user=user)
+def cart_remove_products(*, cart: CartStore, product_ids: list[int]) -> None:
+    """Take these products' lines out of the cart (the orders app: the lines just ordered)."""
+    with cart.editing() as lines:
+        for product_id in product_ids:
+            lines.pop(product_id, None)
 
 
-def cart_remove_lines(*, user: User, item_ids: list[int] | None = None) -> None:
-    """Delete these lines (all when None) of a signed-in user's cart, e.g. those just ordered."""
-    lines = CartItem.objects.filter(cart__user=user)
-    if item_ids is not None:
-        lines = lines.filter(pk__in=item_ids)
-    lines.delete()
-    Cart.objects.filter(user=user).update(updated_at=timezone.now())
-
-
-@transaction.atomic
 def cart_merge(*, user: User, session: SessionBase) -> CartMergeResult:
     """Move a guest's session cart into `user`'s database cart, then empty the session cart.
 
@@ -301,48 +223,33 @@ def cart_merge(*, user: User, session: SessionBase) -> CartMergeResult:
     out-of-stock products are dropped, and so are new lines once the cart is full.
     """
     result = CartMergeResult()
-    guest_cart = session_cart_read(session=session)
-    if not guest_cart:
-        if SESSION_CART_KEY in session:
-            del session[SESSION_CART_KEY]
+    guest = SessionCartStore(session)
+    guest_lines = guest.quantities()
+    if not guest_lines:
+        guest.clear()  # whatever malformed thing was there
         return result
 
-    cart = _locked_cart(user)
-    existing = {item.product_id: item for item in cart.items.all()}
     # Sorted by id so two merges into one cart always touch rows in the same order.
-    products = Product.objects.in_bulk(sorted(guest_cart))
-    line_count = len(existing)
-    to_update: list[CartItem] = []
-    to_create: list[CartItem] = []
-    for product_id in sorted(guest_cart):
-        product = products.get(product_id)
-        if product is None:
-            continue  # deleted since the guest added it: nothing to tell
-        if not product.is_available:
-            result.unavailable.append(product)
-            continue
-        item = existing.get(product_id)
-        wanted = guest_cart[product_id] + (item.quantity if item else 0)
-        quantity = min(wanted, product.stock, settings.ORDER_MAX_QUANTITY_PER_LINE)
-        if quantity < min(wanted, settings.ORDER_MAX_QUANTITY_PER_LINE):
-            result.capped.append(product)
-        elif quantity < wanted:
-            result.limited.append(product)
-        if item is not None:
-            if item.quantity != quantity:
-                item.quantity = quantity
-                to_update.append(item)
-        elif line_count >= settings.CART_MAX_LINES:
-            result.no_room.append(product)
-            continue
-        else:
-            to_create.append(CartItem(cart=cart, product=product, quantity=quantity))
-            line_count += 1
-        result.merged.append(product)
-    if to_update:
-        CartItem.objects.bulk_update(to_update, ["quantity"])
-    if to_create:
-        CartItem.objects.bulk_create(to_create)
-    _touch(cart.pk)
-    del session[SESSION_CART_KEY]
+    products = Product.objects.in_bulk(sorted(guest_lines))
+    with DatabaseCartStore(user).editing() as lines:
+        for product_id in sorted(guest_lines):
+            product = products.get(product_id)
+            if product is None:
+                continue  # deleted since the guest added it: nothing to tell
+            if not product.is_available:
+                result.unavailable.append(product)
+                continue
+            already = lines.get(product_id, 0)
+            wanted = guest_lines[product_id] + already
+            quantity = min(wanted, product.stock, settings.ORDER_MAX_QUANTITY_PER_LINE)
+            if quantity < min(wanted, settings.ORDER_MAX_QUANTITY_PER_LINE):
+                result.capped.append(product)
+            elif quantity < wanted:
+                result.limited.append(product)
+            if not already and len(lines) >= settings.CART_MAX_LINES:
+                result.no_room.append(product)
+                continue
+            lines[product_id] = quantity
+            result.merged.append(product)
+    guest.clear()
     return result

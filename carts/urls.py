@@ -1,13 +1,15 @@
 from django.urls import path
 
+import myecommerce.converters  # noqa: F401 (registers <dbid:…>)
+
 from . import views
 
 app_name = "carts"
 
-# For a guest, <item_id> is the product id of the line; for a signed-in user, the CartItem pk.
+# A cart line is named by its product id, for guests and signed-in users alike.
 urlpatterns = [
     path("", views.CartDetailView.as_view(), name="detail"),
-    path("add/<int:product_id>/", views.CartAddView.as_view(), name="add"),
-    path("items/<int:item_id>/update/", views.CartUpdateView.as_view(), name="update"),
-    path("items/<int:item_id>/remove/", views.CartRemoveView.as_view(), name="remove"),
+    path("add/<dbid:product_id>/", views.CartAddView.as_view(), name="add"),
+    path("items/<dbid:product_id>/update/", views.CartUpdateView.as_view(), name="update"),
+    path("items/<dbid:product_id>/remove/", views.CartRemoveView.as_view(), name="remove"),
 ]

@@ -3,13 +3,13 @@ from http import HTTPStatus
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView
 
+from myecommerce.redirects import safe_back_url, wants_json
 from products.catalogue_cache import (
     PageStore,
     has_flash_messages,
@@ -21,12 +21,12 @@ from products.models import Product
 
 from .forms import CartAddForm, CartUpdateForm
 from .selectors import (
-    MAX_DB_ID,
     CartLine,
+    cart_for_request,
     cart_get_line,
     cart_get_summary,
     cart_item_count,
-    cart_lines_state,
+    cart_version,
 )
 from .services import (
     CartLineNotFound,
@@ -37,29 +37,6 @@ from .services import (
 )
 
 CART_PAGES = PageStore("carts:page")
-# A script's answer for an unknown product or cart line (a page shows the 404 page instead).
-NOT_FOUND_MESSAGE = gettext_lazy("We could not find that product: reload the page.")
-
-
-def safe_back_url(request: HttpRequest, *, default: str) -> str:
-    """Where a POST sends the shopper back to: a safe `next`, else a safe Referer, else default."""
-    candidates = (
-        request.POST.get("next"),
-        request.GET.get("next"),
-        request.headers.get("referer"),
-    )
-    for url in candidates:
-        if url and url_has_allowed_host_and_scheme(
-            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return url
-    return default
-
-
-def wants_json(request: HttpRequest) -> bool:
-    """Whether a POST came from the page's script (static/js/quick-actions.js), which asks for
-    JSON; a browser submitting the form itself prefers HTML and gets the usual redirect."""
-    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
 
 def cart_count_text(count: int) -> str:
@@ -70,9 +47,8 @@ def cart_count_text(count: int) -> str:
 class CartDetailView(TemplateView):
     """The visitor's cart. A signed-in user's page is kept in the cache, per user, and reused
     while their cart, their name and the catalogue version are unchanged: rendering ten lines
-    costs far more than checking that nothing changed. Whether the cart changed comes with the
-    user (`cart_changed_at`, see accounts.backends), so a reused page costs no query of its own;
-    a user loaded some other way pays one light query for their lines instead.
+    costs far more than checking that nothing changed. Whether the cart changed is the cart's
+    version (`carts.selectors.cart_version`, in the cache), so a reused page costs no query.
     """
 
     template_name = "carts/cart_detail.html"
@@ -93,7 +69,7 @@ class CartDetailView(TemplateView):
             (
                 user.get_username(),
                 user.is_staff,
-                getattr(user, "cart_changed_at", None) or cart_lines_state(user=user),
+                cart_version(user=user),
             ),
         )
         return serve_from_store(
@@ -102,7 +78,7 @@ class CartDetailView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        cart = cart_get_summary(user=self.request.user, session=self.request.session)
+        cart = cart_get_summary(cart=cart_for_request(self.request))
         context["cart"] = cart
         # The navbar count comes from the lines already loaded: no extra query.
         context["cart_count"] = cart.item_count
@@ -138,8 +114,7 @@ class CartActionView(FormView):
     def not_found(self):
         if wants_json(self.request):
             return JsonResponse(
-                {"message": str(NOT_FOUND_MESSAGE)},
-                status=HTTPStatus.NOT_FOUND,
+                {"message": str(ProductNotFound.message)}, status=HTTPStatus.NOT_FOUND
             )
         raise Http404
 
@@ -173,18 +148,14 @@ class CartAddView(CartActionView):
 
     def post(self, request, *args, **kwargs):
         # An unknown product is a 404 whatever the quantity says.
-        product_id = kwargs["product_id"]
-        self.product = (
-            Product.objects.filter(pk=product_id).first() if product_id <= MAX_DB_ID else None
-        )
+        self.product = Product.objects.filter(pk=kwargs["product_id"]).first()
         if self.product is None:
             return self.not_found()
         return super().post(request, *args, **kwargs)
 
     def perform(self, data: dict) -> str:
         cart_add_product(
-            user=self.request.user,
-            session=self.request.session,
+            cart=cart_for_request(self.request),
             product_id=self.product.pk,
             quantity=data["quantity"],
         )
@@ -203,7 +174,7 @@ class CartLineActionView(CartActionView):
     line: CartLine
 
     def post(self, request, *args, **kwargs):
-        line = cart_get_line(user=request.user, session=request.session, item_id=kwargs["item_id"])
+        line = cart_get_line(cart=cart_for_request(request), product_id=kwargs["product_id"])
         if line is None:
             return self.not_found()
         self.line = line
@@ -215,9 +186,8 @@ class CartUpdateView(CartLineActionView):
 
     def perform(self, data: dict) -> str:
         quantity = cart_set_quantity(
-            user=self.request.user,
-            session=self.request.session,
-            item_id=self.line.id,
+            cart=cart_for_request(self.request),
+            product_id=self.line.id,
             quantity=data["quantity"],
         )
         if quantity == 0:
@@ -230,7 +200,5 @@ class CartUpdateView(CartLineActionView):
 
 class CartRemoveView(CartLineActionView):
     def perform(self, data: dict) -> str:
-        product = cart_remove_item(
-            user=self.request.user, session=self.request.session, item_id=self.line.id
-        )
+        product = cart_remove_item(cart=cart_for_request(self.request), product_id=self.line.id)
         return _("Removed %(name)s from your cart.") % {"name": product.name}

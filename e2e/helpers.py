@@ -188,15 +188,15 @@ class ShopData:
 
 def shop_data_make() -> ShopData:
     """The catalogue plus a shopper with a placed order, a full cart and a wishlist."""
-    from carts.services import cart_add_product
+    from carts.services import cart_add_product, cart_for
     from orders.services import Address, order_place
     from wishlists.models import WishlistItem
 
     shop = shop_make()
     shopper = shopper_make(username="ada", email="ada@example.com")
     p = shop.products
-    cart_add_product(user=shopper, product_id=p["teapot"].pk, quantity=1)
-    cart_add_product(user=shopper, product_id=p["cushion"].pk, quantity=2)
+    cart_add_product(cart=cart_for(user=shopper), product_id=p["teapot"].pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=p["cushion"].pk, quantity=2)
     order = order_place(
         user=shopper,
         shipping_address=Address(
@@ -210,8 +210,8 @@ def shop_data_make() -> ShopData:
         payment_method="bank_transfer",
         checkout_token="e2e-token",  # noqa: S106 (not a secret)
     )
-    cart_add_product(user=shopper, product_id=p["desk_lamp"].pk, quantity=2)
-    cart_add_product(user=shopper, product_id=p["kettle"].pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=p["desk_lamp"].pk, quantity=2)
+    cart_add_product(cart=cart_for(user=shopper), product_id=p["kettle"].pk, quantity=1)
     for key in ("floor_lamp", "night_light"):
         WishlistItem.objects.create(user=shopper, product=p[key])
     return ShopData(shop=shop, shopper=shopper, order=order)

@@ -70,10 +70,12 @@ def test_pagination_keeps_the_filters(page):
 
 
 def test_checkout_errors_are_listed_at_their_fields(page, live_server):
-    from carts.services import cart_add_product
+    from carts.services import cart_add_product, cart_for
 
     shopper = shopper_make()
-    cart_add_product(user=shopper, product_id=ProductFactory(name="Blue mug").pk, quantity=1)
+    cart_add_product(
+        cart=cart_for(user=shopper), product_id=ProductFactory(name="Blue mug").pk, quantity=1
+    )
     sign_in(page.context, shopper, live_server.url)
     page.set_viewport_size(MOBILE)
     page.goto("/checkout/")

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -24,8 +24,8 @@ class Order(models.Model):
         COD = "cod", _("Cash on delivery")
         BANK_TRANSFER = "bank_transfer", _("Bank transfer")
 
-    # Filled from the row id right after insert (ME-000123); unique and never reused.
-    number = models.CharField(_("number"), max_length=20, unique=True, null=True, blank=True)
+    # Made from the row id, taken before the insert (ME-000123; see `save`): unique, never reused.
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -79,7 +79,15 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"Order #{self.pk}"
+        return self.number
+
+    def save(self, *args, **kwargs):
+        if not self.number:
+            # The id is taken first, so the row is inserted once, already numbered.
+            if self.pk is None:
+                self.pk = _next_order_id(using=kwargs.get("using") or "default")
+            self.number = order_number_for(self.pk)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"number": self.number})
@@ -112,6 +120,30 @@ class Order(models.Model):
         if not self.is_bank_transfer:
             return None  # cash on delivery is paid at the door; it never expires
         return self.created_at + timedelta(days=settings.BANK_TRANSFER_TIMEOUT_DAYS)
+
+
+def order_number_for(pk: int) -> str:
+    return f"ME-{pk:06d}"
+
+
+def _next_order_id(*, using: str) -> int:
+    """The id the next order row gets, taken before its insert.
+
+    PostgreSQL: from the id column's own sequence (never handed out twice, no lock). SQLite:
+    one past the highest id ever given (AUTOINCREMENT's counter; ids are never reused), which
+    is safe because SQLite writes one transaction at a time (IMMEDIATE transactions here).
+    """
+    table = Order._meta.db_table
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            return cursor.fetchone()[0]
+        quoted = connection.ops.quote_name(table)  # a model's table name, not input
+        sql = "SELECT MAX(n) FROM (SELECT seq AS n FROM sqlite_sequence WHERE name = %s UNION ALL "
+        sql += f"SELECT COALESCE(MAX(id), 0) FROM {quoted})"  # noqa: S608
+        cursor.execute(sql, [table])
+        return cursor.fetchone()[0] + 1
 
 
 class OrderItem(models.Model):

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from carts.selectors import money
+from myecommerce.money import money
 
 from .models import Order
 

@@ -7,11 +7,13 @@ order lines, and send mail only after commit.
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -20,11 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from carts.models import CartItem
-from carts.selectors import money
-from carts.services import cart_check_line_limit, cart_remove_lines
+from carts.selectors import cart_for, cart_lines_for_checkout
+from carts.services import cart_check_line, cart_remove_products
 from mailer.models import Message
 from mailer.services import email_dispatch
+from myecommerce.money import money
 from products.models import Product, StockMovement
 from products.services import InsufficientStock, product_stock_adjust
 
@@ -67,8 +69,18 @@ class OrderAlreadyPlaced(Exception):
         self.order = order
 
 
-def order_number_for(pk: int) -> str:
-    return f"ME-{pk:06d}"
+# The checkout form's one-time token lives in the session until an order consumes it. It stays
+# the same across reloads and tabs, so any number of submits of any copy of the form make one
+# order: this module alone issues, checks and consumes it.
+CHECKOUT_TOKEN_SESSION_KEY = "orders_checkout_token"  # noqa: S105 (a key name)
+
+
+def checkout_token_for(*, session: SessionBase) -> str:
+    """The checkout form's token for this session, made on first use."""
+    token = session.get(CHECKOUT_TOKEN_SESSION_KEY)
+    if not token:
+        token = session[CHECKOUT_TOKEN_SESSION_KEY] = uuid.uuid4().hex
+    return token
 
 
 # ------------------------------------------------------------------------------
@@ -81,6 +93,7 @@ def order_place(
     billing_address: Address | None = None,
     payment_method: str,
     checkout_token: str,
+    session: SessionBase | None = None,
 ) -> Order:
     """Turn the user's cart into a pending order, all or nothing.
 
@@ -90,19 +103,30 @@ def order_place(
     Raises OrderAlreadyPlaced when an order was already placed with `checkout_token` (a double
     submit).
     `billing_address=None` means billing is the same as shipping.
+
+    With the shopper's `session`, `checkout_token` must also be the one the session holds
+    (`checkout_token_for`): a form whose token the session no longer holds is a second submit
+    (OrderAlreadyPlaced) or a stale form (ValidationError, code ``bad_token``). The session
+    gives up its token once the order is placed.
     """
     if payment_method not in Order.PaymentMethod.values:
         raise ValidationError(_("Choose a payment method."), code="invalid_payment_method")
     if not checkout_token:
         raise ValidationError(_("The checkout form has expired."), code="missing_token")
     try:
-        return _order_place(
+        if session is not None and checkout_token != session.get(CHECKOUT_TOKEN_SESSION_KEY):
+            raise OrderAlreadyPlaced(_order_placed_before(user=user, checkout_token=checkout_token))
+        order = _order_place(
             user=user,
             shipping=shipping_address,
             billing=billing_address or shipping_address,
             payment_method=payment_method,
             checkout_token=checkout_token,
         )
+    except OrderAlreadyPlaced:
+        if session is not None:
+            session.pop(CHECKOUT_TOKEN_SESSION_KEY, None)
+        raise
     except IntegrityError:
         # The unique checkout_token lost a race with a concurrent submit of the same form.
         existing = Order.objects.filter(checkout_token=checkout_token).first()
@@ -111,11 +135,30 @@ def order_place(
         if existing.user_id != user.pk:
             # Someone else's token: never say whose, never place an order with it.
             raise ValidationError(_("The checkout form has expired."), code="token_used") from None
+        if session is not None:
+            session.pop(CHECKOUT_TOKEN_SESSION_KEY, None)
         raise OrderAlreadyPlaced(existing) from None
+    if session is not None:
+        session.pop(CHECKOUT_TOKEN_SESSION_KEY, None)
+    return order
 
 
 def _order_for_token(*, user: User, checkout_token: str) -> Order | None:
     return Order.objects.filter(user=user, checkout_token=checkout_token).first()
+
+
+def _order_placed_before(*, user: User, checkout_token: str) -> Order:
+    """The order a token the session no longer holds placed, else ValidationError (a stale form).
+
+    Waits for the customer's checkout in flight, if any (it holds their row until it commits),
+    so a second submit racing the first still finds the first's order rather than an error.
+    """
+    with transaction.atomic():
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        existing = _order_for_token(user=user, checkout_token=checkout_token)
+    if existing is None:
+        raise ValidationError(_("The checkout form has expired."), code="bad_token")
+    return existing
 
 
 @transaction.atomic
@@ -130,9 +173,7 @@ def _order_place(
     # One checkout per customer at a time: the unpaid-order count below cannot be raced past
     # by submitting two carts at once. Taken before everything else, so the order is fixed.
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
-    lines = list(
-        CartItem.objects.filter(cart__user=user).select_related("product").order_by("product_id")
-    )
+    lines = cart_lines_for_checkout(user=user)  # (product id, quantity), in product-id order
     if not lines:
         # A second submit arriving after the first committed finds the cart already empty.
         if existing := _order_for_token(user=user, checkout_token=checkout_token):
@@ -142,7 +183,7 @@ def _order_place(
     # Lock the products in id order (a fixed order, so two checkouts cannot deadlock) and read
     # their current price, state and stock. SQLite ignores the lock; the conditional UPDATE in
     # product_stock_adjust below is the real guard there.
-    locked = Product.objects.select_for_update().filter(pk__in=[ln.product_id for ln in lines])
+    locked = Product.objects.select_for_update().filter(pk__in=[pk for pk, _qty in lines])
     products = {product.pk: product for product in locked.order_by("pk")}
     # A concurrent submit of this very form may have committed while we waited for the locks.
     if existing := _order_for_token(user=user, checkout_token=checkout_token):
@@ -151,7 +192,7 @@ def _order_place(
     _check_unpaid_limit(user)
     _check_lines(lines, products)
 
-    subtotal = money(sum((products[ln.product_id].price * ln.quantity for ln in lines), Decimal(0)))
+    subtotal = money(sum((products[pk].price * quantity for pk, quantity in lines), Decimal(0)))
     shipping_cost = Decimal("0.00")
     order = Order.objects.create(
         user=user,
@@ -167,17 +208,13 @@ def _order_place(
         currency=settings.STORE_CURRENCY,
         checkout_token=checkout_token,
     )
-    # The number comes from the row id, so it is unique and never reused.
-    order.number = order_number_for(order.pk)
-    order.save(update_fields=["number"])
-
     items = []
-    for line in lines:  # already in product-id order
-        product = products[line.product_id]
+    for product_id, quantity in lines:  # already in product-id order
+        product = products[product_id]
         try:
             product_stock_adjust(
                 product_id=product.pk,
-                change=-line.quantity,
+                change=-quantity,
                 reason=StockMovement.Reason.ORDER_PLACED,
                 by=user,
                 note=_("Order %(number)s") % {"number": order.number},
@@ -196,50 +233,29 @@ def _order_place(
                 product_name=product.name,
                 product_sku=product.sku,
                 unit_price=product.price,
-                quantity=line.quantity,
-                line_total=money(product.price * line.quantity),
+                quantity=quantity,
+                line_total=money(product.price * quantity),
             )
         )
     OrderItem.objects.bulk_create(items)
     OrderStatusChange.objects.create(
         order=order, from_status="", to_status=Order.Status.PENDING, changed_by=user
     )
-    cart_remove_lines(user=user, item_ids=[line.pk for line in lines])
+    cart_remove_products(cart=cart_for(user=user), product_ids=[pk for pk, _qty in lines])
 
     # Written to the outbox in this transaction; sent after commit (mailer).
     order_send_confirmation(order_id=order.pk)
     return order
 
 
-def _check_lines(lines: list[CartItem], products: dict[int, Product]) -> None:
+def _check_lines(lines: list[tuple[int, int]], products: dict[int, Product]) -> None:
     """Refuse the whole cart if any line cannot be sold, naming every such line."""
     problems = []
-    for line in lines:
-        product = products.get(line.product_id)
-        if product is None or not product.is_active:
-            name = product.name if product else line.product.name
-            problems.append(
-                ValidationError(
-                    _("“%(name)s” is no longer available; please remove it from your cart.")
-                    % {"name": name},
-                    code="inactive",
-                )
-            )
-        elif product.stock < line.quantity:
-            if product.stock == 0:
-                message = _("“%(name)s” is out of stock; please remove it from your cart.") % {
-                    "name": product.name
-                }
-            else:
-                message = _(
-                    "“%(name)s”: only %(stock)d left in stock, but your cart has %(quantity)d."
-                ) % {"name": product.name, "stock": product.stock, "quantity": line.quantity}
-            problems.append(ValidationError(message, code="insufficient_stock"))
-        else:
-            try:
-                cart_check_line_limit(name=product.name, quantity=line.quantity)
-            except ValidationError as exc:
-                problems.append(exc)
+    for product_id, quantity in lines:
+        try:
+            cart_check_line(product=products.get(product_id), quantity=quantity, checkout=True)
+        except ValidationError as exc:
+            problems.append(exc)
     if problems:
         raise ValidationError(problems)
 

@@ -1,5 +1,3 @@
-import uuid
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -13,15 +11,11 @@ from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
 from accounts.mixins import SignInRequiredMixin
-from carts.selectors import cart_get_summary
+from carts.selectors import cart_for_request, cart_get_summary
 
 from .forms import CheckoutForm
 from .models import Order, OrderItem, OrderStatusChange
-from .services import OrderAlreadyPlaced, order_cancel, order_place
-
-# The checkout form's one-time token lives here until an order consumes it. It stays the same
-# across reloads and tabs, so any number of submits of any copy of the form make one order.
-CHECKOUT_TOKEN_SESSION_KEY = "orders_checkout_token"  # noqa: S105 (a key name)
+from .services import OrderAlreadyPlaced, checkout_token_for, order_cancel, order_place
 
 
 class CheckoutView(SignInRequiredMixin, FormView):
@@ -38,7 +32,7 @@ class CheckoutView(SignInRequiredMixin, FormView):
     @property
     def cart(self):
         if not hasattr(self, "_cart"):
-            self._cart = cart_get_summary(user=self.request.user, session=self.request.session)
+            self._cart = cart_get_summary(cart=cart_for_request(self.request))
         return self._cart
 
     def redirect_to_empty_cart(self):
@@ -46,10 +40,7 @@ class CheckoutView(SignInRequiredMixin, FormView):
         return redirect("carts:detail")
 
     def checkout_token(self) -> str:
-        token = self.request.session.get(CHECKOUT_TOKEN_SESSION_KEY)
-        if not token:
-            token = self.request.session[CHECKOUT_TOKEN_SESSION_KEY] = uuid.uuid4().hex
-        return token
+        return checkout_token_for(session=self.request.session)
 
     def get_initial(self):
         return CheckoutForm.initial_for(self.request.user, checkout_token=self.checkout_token())
@@ -68,33 +59,29 @@ class CheckoutView(SignInRequiredMixin, FormView):
         return super().form_invalid(form)
 
     def form_valid(self, form):
-        user, token = self.request.user, form.cleaned_data["checkout_token"]
-        if token != self.request.session.get(CHECKOUT_TOKEN_SESSION_KEY):
-            # A form whose order was placed already (a second submit), or a stale one.
-            placed = Order.objects.filter(user=user, checkout_token=token).first()
-            if placed is not None:
-                return self.already_placed(placed)
-            form.add_error(
-                "checkout_token",
-                ValidationError(form.error_messages["bad_token"], code="bad_token"),
-            )
-            return self.form_invalid(form)
         try:
             order = order_place(
-                user=user,
+                user=self.request.user,
                 shipping_address=form.shipping_address(),
                 billing_address=form.billing_address(),
                 payment_method=form.cleaned_data["payment_method"],
-                checkout_token=token,
+                checkout_token=form.cleaned_data["checkout_token"],
+                session=self.request.session,
             )
         except OrderAlreadyPlaced as exc:
             return self.already_placed(exc.order)
         except ValidationError as exc:
+            # A stale form: shown again, with the live token.
+            if getattr(exc, "code", None) == "bad_token":
+                form.add_error(
+                    "checkout_token",
+                    ValidationError(form.error_messages["bad_token"], code="bad_token"),
+                )
+                return self.form_invalid(form)
             # Nothing was written: back to the cart, naming each line and what is wrong.
             for message in exc.messages:
                 messages.error(self.request, message)
             return redirect("carts:detail")
-        self.request.session.pop(CHECKOUT_TOKEN_SESSION_KEY, None)
         messages.success(
             self.request,
             _("Thank you! Your order %(number)s has been placed.") % {"number": order.number},
@@ -102,7 +89,6 @@ class CheckoutView(SignInRequiredMixin, FormView):
         return HttpResponseRedirect(order.get_absolute_url())
 
     def already_placed(self, order: Order):
-        self.request.session.pop(CHECKOUT_TOKEN_SESSION_KEY, None)
         messages.info(
             self.request,
             _("Order %(number)s was already placed from this form.") % {"number": order.number},

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.utils.translation import gettext as _
 
-from carts.models import CartItem
-from carts.selectors import MAX_DB_ID
-from carts.services import ProductNotFound, cart_add_product
+from carts.selectors import cart_contains, cart_for
+from carts.services import ProductNotFound, cart_add_product, cart_check_line
 from products.models import Product
 
 from .models import WishlistItem
@@ -32,7 +30,7 @@ class WishlistItemNotFound(ObjectDoesNotExist):
 
 
 def _get_product(product_id: int) -> Product:
-    product = Product.objects.filter(pk=product_id).first() if 0 < product_id <= MAX_DB_ID else None
+    product = Product.objects.filter(pk=product_id).first()
     if product is None:
         raise ProductNotFound
     return product
@@ -46,10 +44,9 @@ def wishlist_add_product(*, user: User, product_id: int) -> bool:
     """
     product = _get_product(product_id)
     if not product.is_active:
-        raise ValidationError(
-            _("Sorry, %(name)s is no longer available.") % {"name": product.name},
-            code="inactive",
-        )
+        # The cart's wording of the rule; out of stock is fine here (that is what wishlists
+        # are for).
+        cart_check_line(product=product, quantity=1)
     # get_or_create retries the read if a concurrent request created the row first.
     _item, created = WishlistItem.objects.get_or_create(user=user, product=product)
     return created
@@ -70,15 +67,15 @@ def wishlist_move_to_cart(*, user: User, product_id: int) -> bool:
     only leaves the wishlist). A refused add raises `ValidationError` and the wishlist keeps
     the product.
     """
+    # product__pk: Django's lookup on the id itself finds nothing for an id no row can have.
     item = (
-        WishlistItem.objects.select_for_update().filter(user=user, product_id=product_id).first()
-        if 0 < product_id <= MAX_DB_ID
-        else None
+        WishlistItem.objects.select_for_update().filter(user=user, product__pk=product_id).first()
     )
     if item is None:
         raise WishlistItemNotFound
-    added = not CartItem.objects.filter(cart__user=user, product_id=product_id).exists()
+    cart = cart_for(user=user)
+    added = not cart_contains(cart=cart, product_id=product_id)
     if added:
-        cart_add_product(user=user, product_id=product_id, quantity=1)
+        cart_add_product(cart=cart, product_id=product_id, quantity=1)
     item.delete()
     return added

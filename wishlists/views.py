@@ -11,8 +11,8 @@ from django.views import View
 from django.views.generic import ListView
 
 from accounts.mixins import SignInRequiredMixin
-from carts.selectors import cart_item_count, cart_quantities
-from carts.views import NOT_FOUND_MESSAGE, safe_back_url, wants_json
+from carts.selectors import cart_for_request, cart_item_count, cart_quantities
+from myecommerce.redirects import safe_back_url, wants_json
 from products.models import Product
 
 from .selectors import wishlist_items
@@ -35,7 +35,7 @@ class WishlistDetailView(SignInRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        in_cart = cart_quantities(user=self.request.user, session=None)
+        in_cart = cart_quantities(cart=cart_for_request(self.request))
         context["cart_product_ids"] = set(in_cart)
         # The navbar count from the same query: no second one.
         context["cart_count"] = sum(in_cart.values())
@@ -74,7 +74,7 @@ class WishlistActionView(View):
         except (ProductNotFound, WishlistItemNotFound):
             if as_json:
                 return JsonResponse(
-                    {"message": str(NOT_FOUND_MESSAGE)},
+                    {"message": str(ProductNotFound.message)},
                     status=HTTPStatus.NOT_FOUND,
                 )
             raise Http404 from None

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from carts.services import cart_add_product
+from carts.services import cart_add_product, cart_for
 from carts.tests.factories import CartFactory, CartItemFactory
 from products.tests.factories import ProductFactory
 
@@ -46,7 +46,7 @@ def test_cart_changelist_runs_a_fixed_number_of_queries(admin_client):
 def test_a_line_edited_in_the_admin_shows_on_the_shoppers_stored_cart_page(admin_client):
     shopper = UserFactory(username="shopper")
     product = ProductFactory(name="Teapot", stock=9)
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     item = shopper.cart.items.get()
     shoppers = Client()
     shoppers.force_login(shopper)

@@ -8,7 +8,7 @@ from django.db import connection
 
 from accounts.tests.factories import UserFactory
 from carts.models import CartItem
-from carts.services import cart_add_product
+from carts.services import cart_add_product, cart_for
 from products.tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -40,7 +40,7 @@ def test_concurrent_adds_to_a_new_cart_never_exceed_stock_or_duplicate_lines():
     product = ProductFactory(stock=5)
 
     results = run_together(
-        lambda: cart_add_product(user=user, product_id=product.pk, quantity=2), 4
+        lambda: cart_add_product(cart=cart_for(user=user), product_id=product.pk, quantity=2), 4
     )
 
     item = CartItem.objects.get(cart__user=user, product=product)
@@ -57,7 +57,7 @@ def test_concurrent_adds_of_new_lines_respect_the_line_limit(settings):
     def add_next():
         with lock:
             product = next(products)
-        return cart_add_product(user=user, product_id=product.pk)
+        return cart_add_product(cart=cart_for(user=user), product_id=product.pk)
 
     results = run_together(add_next, 5)
 

@@ -12,7 +12,7 @@ from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from carts.models import Cart, CartItem
 from carts.selectors import SESSION_CART_KEY, cart_item_count
-from carts.services import cart_add_product, cart_clear, cart_set_quantity
+from carts.services import cart_add_product, cart_clear, cart_for, cart_set_quantity
 from carts.tests.factories import CartFactory, CartItemFactory
 from products.models import StockMovement
 from products.services import product_stock_adjust
@@ -28,12 +28,12 @@ def add_url(product) -> str:
     return reverse("carts:add", args=[product.pk])
 
 
-def update_url(item_id: int) -> str:
-    return reverse("carts:update", args=[item_id])
+def update_url(product_id: int) -> str:
+    return reverse("carts:update", args=[product_id])
 
 
-def remove_url(item_id: int) -> str:
-    return reverse("carts:remove", args=[item_id])
+def remove_url(product_id: int) -> str:
+    return reverse("carts:remove", args=[product_id])
 
 
 def messages_of(response) -> list[str]:
@@ -88,8 +88,8 @@ def test_the_cart_page_shows_each_line_and_the_total(client, shopper, settings):
     assert "Continue shopping" in html
     assert response.context["cart"].total == Decimal("64.97")
     for item in CartItem.objects.all():
-        assert update_url(item.pk) in html
-        assert remove_url(item.pk) in html
+        assert update_url(item.product_id) in html
+        assert remove_url(item.product_id) in html
 
 
 def test_a_guest_cart_page_uses_product_ids_as_line_ids(client):
@@ -99,6 +99,26 @@ def test_a_guest_cart_page_uses_product_ids_as_line_ids(client):
     assert "Green Lamp" in html
     assert update_url(product.pk) in html
     assert remove_url(product.pk) in html
+
+
+def test_a_users_cart_lines_are_named_by_product_id_as_a_guests_are(client, shopper):
+    # Make the line's own row id differ from its product's id.
+    ProductFactory.create_batch(3)
+    product = ProductFactory(name="Green Lamp", stock=5)
+    line = CartItemFactory(cart__user=shopper, product=product, quantity=2)
+    CartItem.objects.filter(pk=line.pk).update(id=product.pk + 100)
+    html = client.get(CART_URL).text
+    assert update_url(product.pk) in html and remove_url(product.pk) in html
+    assert client.post(update_url(product.pk + 100), {"quantity": 1}).status_code == 404
+    assert client.post(update_url(product.pk), {"quantity": 3}).status_code == HTTPStatus.FOUND
+    assert db_lines(shopper) == {product.pk: 3}
+    assert client.post(remove_url(product.pk)).status_code == HTTPStatus.FOUND
+    assert db_lines(shopper) == {}
+
+
+@pytest.mark.parametrize("path", ["add/0/", "items/0/update/", "items/9223372036854775808/remove/"])
+def test_ids_outside_a_database_id_are_not_urls(client, shopper, path):
+    assert client.post(f"{CART_URL}{path}").status_code == HTTPStatus.NOT_FOUND
 
 
 def test_the_cart_page_flags_lines_that_cannot_be_bought(client, shopper):
@@ -250,7 +270,7 @@ def test_adding_an_unknown_product_is_a_404(client, product_id):
 
 def test_post_only_urls_answer_get_with_405(client, shopper, product):
     item = CartItemFactory(cart__user=shopper, product=product)
-    for url in (add_url(product), update_url(item.pk), remove_url(item.pk)):
+    for url in (add_url(product), update_url(item.product_id), remove_url(item.product_id)):
         assert client.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert db_lines(shopper) == {product.pk: 1}
 
@@ -367,7 +387,7 @@ def test_the_scripts_post_needs_the_forms_csrf_token(product):
 
 def test_updating_a_line_sets_its_quantity(client, shopper, product):
     item = CartItemFactory(cart__user=shopper, product=product, quantity=1)
-    response = client.post(update_url(item.pk), {"quantity": "6"})
+    response = client.post(update_url(item.product_id), {"quantity": "6"})
     assert response.status_code == HTTPStatus.FOUND
     assert response.url == CART_URL
     assert db_lines(shopper) == {product.pk: 6}
@@ -376,7 +396,7 @@ def test_updating_a_line_sets_its_quantity(client, shopper, product):
 
 def test_updating_to_zero_removes_the_line(client, shopper, product):
     item = CartItemFactory(cart__user=shopper, product=product, quantity=1)
-    response = client.post(update_url(item.pk), {"quantity": "0"})
+    response = client.post(update_url(item.product_id), {"quantity": "0"})
     assert db_lines(shopper) == {}
     assert any("Removed" in m for m in messages_of(response))
 
@@ -384,7 +404,7 @@ def test_updating_to_zero_removes_the_line(client, shopper, product):
 @pytest.mark.parametrize("quantity", ["-1", "abc", "1.5", "99999999999", "", "11"])
 def test_updating_with_bad_input_changes_nothing(client, shopper, product, quantity):
     item = CartItemFactory(cart__user=shopper, product=product, quantity=2)
-    response = client.post(update_url(item.pk), {"quantity": quantity})
+    response = client.post(update_url(item.product_id), {"quantity": quantity})
     assert response.status_code == HTTPStatus.FOUND
     assert db_lines(shopper) == {product.pk: 2}
     assert messages_of(response)
@@ -393,7 +413,7 @@ def test_updating_with_bad_input_changes_nothing(client, shopper, product, quant
 
 def test_removing_a_line(client, shopper, product):
     item = CartItemFactory(cart__user=shopper, product=product, quantity=2)
-    response = client.post(remove_url(item.pk))
+    response = client.post(remove_url(item.product_id))
     assert response.status_code == HTTPStatus.FOUND
     assert db_lines(shopper) == {}
     assert any("Removed" in m and product.name in m for m in messages_of(response))
@@ -402,22 +422,22 @@ def test_removing_a_line(client, shopper, product):
 def test_another_users_line_is_a_404(client, shopper, product):
     item = CartItemFactory(cart__user=UserFactory(), product=product, quantity=2)
     CartFactory(user=shopper)
-    assert client.post(update_url(item.pk), {"quantity": "1"}).status_code == 404
-    assert client.post(remove_url(item.pk)).status_code == HTTPStatus.NOT_FOUND
+    assert client.post(update_url(item.product_id), {"quantity": "1"}).status_code == 404
+    assert client.post(remove_url(item.product_id)).status_code == HTTPStatus.NOT_FOUND
     item.refresh_from_db()
     assert item.quantity == 2
 
 
 def test_a_guest_cannot_reach_a_users_line(client, product):
     item = CartItemFactory(product=product, quantity=2)
-    assert client.post(remove_url(item.pk)).status_code == HTTPStatus.NOT_FOUND
+    assert client.post(remove_url(item.product_id)).status_code == HTTPStatus.NOT_FOUND
     assert CartItem.objects.filter(pk=item.pk).exists()
 
 
-@pytest.mark.parametrize("item_id", [999_999, 2**63, 10**25])
-def test_unknown_line_ids_are_a_404(client, shopper, item_id):
-    assert client.post(update_url(item_id), {"quantity": "1"}).status_code == 404
-    assert client.post(remove_url(item_id)).status_code == HTTPStatus.NOT_FOUND
+@pytest.mark.parametrize("product_id", [999_999, 2**63 - 1, 2**63, 10**25])
+def test_products_not_in_the_cart_are_a_404(client, shopper, product_id):
+    assert client.post(update_url(product_id), {"quantity": "1"}).status_code == 404
+    assert client.post(remove_url(product_id)).status_code == HTTPStatus.NOT_FOUND
 
 
 def test_a_guest_updates_and_removes_lines(client, product):
@@ -518,7 +538,7 @@ def page_status(response) -> str:
 def test_a_users_unchanged_cart_page_is_served_from_the_cache(
     client, shopper, product, django_assert_max_num_queries
 ):
-    cart_add_product(user=shopper, product_id=product.pk, quantity=2)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=2)
     first = client.get(CART_URL)
     assert page_status(first) == "miss"
     with django_assert_max_num_queries(1) as captured:  # the user, with their cart's last change
@@ -531,19 +551,19 @@ def test_a_users_unchanged_cart_page_is_served_from_the_cache(
 
 def test_every_change_to_the_lines_shows_at_once(client, shopper, product):
     other = ProductFactory(name="Teapot", price="12.00", stock=5)
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     client.get(CART_URL)
-    cart_add_product(user=shopper, product_id=other.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=other.pk, quantity=1)
     assert "Teapot" in client.get(CART_URL).text
     item = CartItem.objects.get(cart__user=shopper, product=other)
-    cart_set_quantity(user=shopper, item_id=item.pk, quantity=3)
+    cart_set_quantity(cart=cart_for(user=shopper), product_id=item.product_id, quantity=3)
     assert re.search(r'name="quantity" value="3"', client.get(CART_URL).text)
-    cart_clear(user=shopper)  # as after a checkout
+    cart_clear(cart=cart_for(user=shopper))  # as after a checkout
     assert "Your cart is empty" in client.get(CART_URL).text
 
 
 def test_a_cart_page_with_a_query_string_is_never_stored_or_served(client, shopper, product):
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     lure = client.get(CART_URL + "?q=Call+0800+FRAUD")
     assert page_status(lure) == "bypass"
     client.get(CART_URL)
@@ -556,7 +576,7 @@ def test_a_stored_cart_page_is_empty_after_a_checkout(client, shopper, product):
     from orders.models import Order
     from orders.tests.factories import checkout_data
 
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     client.get(CART_URL)
     assert page_status(client.get(CART_URL)) == "hit"
     client.post(reverse("orders:checkout"), checkout_data(client), follow=True)
@@ -567,7 +587,7 @@ def test_a_stored_cart_page_is_empty_after_a_checkout(client, shopper, product):
 
 
 def test_a_price_or_stock_change_shows_on_a_stored_cart_page(client, shopper, product):
-    cart_add_product(user=shopper, product_id=product.pk, quantity=2)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=2)
     client.get(CART_URL)
     product.price = Decimal("25.00")
     product.save()
@@ -578,7 +598,7 @@ def test_a_price_or_stock_change_shows_on_a_stored_cart_page(client, shopper, pr
 
 
 def test_a_cart_page_is_never_shown_to_another_user(client, shopper, product):
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     client.get(CART_URL)
     client.get(CART_URL)
     someone = Client()
@@ -589,10 +609,10 @@ def test_a_cart_page_is_never_shown_to_another_user(client, shopper, product):
 
 
 def test_flash_messages_on_the_cart_page_are_shown_once_and_never_stored(client, shopper, product):
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     client.get(CART_URL)
     item = CartItem.objects.get(cart__user=shopper)
-    response = client.post(update_url(item.pk), {"quantity": 2}, follow=True)
+    response = client.post(update_url(item.product_id), {"quantity": 2}, follow=True)
     assert page_status(response) == "bypass"
     assert "quantity updated to 2" in response.text
     again = client.get(CART_URL)
@@ -603,13 +623,15 @@ def test_flash_messages_on_the_cart_page_are_shown_once_and_never_stored(client,
 def test_forms_on_a_stored_cart_page_carry_the_users_own_csrf_token(user, product):
     shopper = Client(enforce_csrf_checks=True)
     shopper.force_login(user)
-    cart_add_product(user=user, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=user), product_id=product.pk, quantity=1)
     shopper.get(CART_URL)
     page = shopper.get(CART_URL)
     assert page_status(page) == "hit"
     token = CSRF_TOKEN.search(page.text).group(1)
     item = CartItem.objects.get(cart__user=user)
-    response = shopper.post(update_url(item.pk), {"quantity": 3, "csrfmiddlewaretoken": token})
+    response = shopper.post(
+        update_url(item.product_id), {"quantity": 3, "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == HTTPStatus.FOUND
     assert db_lines(user) == {product.pk: 3}
 

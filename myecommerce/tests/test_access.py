@@ -121,8 +121,8 @@ def objects(owner):
 def _url(name: str, objects) -> str:
     kwargs = {
         "carts:add": {"product_id": objects["product"].pk},
-        "carts:update": {"item_id": objects["cart_item"].pk},
-        "carts:remove": {"item_id": objects["cart_item"].pk},
+        "carts:update": {"product_id": objects["cart_item"].product_id},
+        "carts:remove": {"product_id": objects["cart_item"].product_id},
         "wishlists:add": {"product_id": objects["wish"].product_id},
         "wishlists:remove": {"product_id": objects["wish"].product_id},
         "wishlists:move-to-cart": {"product_id": objects["wish"].product_id},
@@ -214,7 +214,7 @@ def test_a_guest_cannot_reach_another_guests_cart_line(client, objects):
     other_guest[SESSION_CART_KEY] = {str(objects["product"].pk): 3}
     other_guest.create()
     # The line's id is the product id, but only in the other guest's session.
-    url = reverse("carts:update", kwargs={"item_id": objects["product"].pk})
+    url = reverse("carts:update", kwargs={"product_id": objects["product"].pk})
     response = client.post(url, {"quantity": 1})
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert SessionStore(session_key=other_guest.session_key)[SESSION_CART_KEY] == {

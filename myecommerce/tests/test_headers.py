@@ -18,7 +18,7 @@ from django.test import Client, override_settings
 from django.urls import path
 
 from accounts.tests.factories import StaffFactory, UserFactory
-from carts.services import cart_add_product
+from carts.services import cart_add_product, cart_for
 from myecommerce.tests.conftest import settings_json
 from myecommerce.urls import urlpatterns as shop_urlpatterns
 from orders.tests.factories import OrderFactory
@@ -101,7 +101,7 @@ def test_a_product_page_carries_the_security_headers(client, product):
     "url", ["/cart/", "/wishlist/", "/checkout/", "/orders/", "/accounts/profile/"]
 )
 def test_a_shoppers_pages_carry_the_security_headers(client, shopper, product, url):
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     client.force_login(shopper)
 
     response = client.get(url)
@@ -201,7 +201,7 @@ def test_checkout_profile_wishlist_and_not_found_pages_have_no_inline_code(
     client, shopper, product
 ):
     """Their script and style attributes moved to static files for the CSP."""
-    cart_add_product(user=shopper, product_id=product.pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=1)
     WishlistItem.objects.create(user=shopper, product=product)
     client.force_login(shopper)
 

@@ -3,7 +3,7 @@ from django.db.models import F
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from carts.services import cart_add_product
+from carts.services import cart_add_product, cart_for
 from myecommerce.prepared import PreparedQuery
 from products.tests.factories import ProductFactory
 
@@ -37,7 +37,7 @@ def test_first_gives_a_model_with_its_annotations_or_none():
     found = query.first(shopper.pk)
     assert isinstance(found, User) and found.username == "shopper"
     assert found.cart_changed_at is None  # no cart yet
-    cart_add_product(user=shopper, product_id=ProductFactory(stock=3).pk, quantity=1)
+    cart_add_product(cart=cart_for(user=shopper), product_id=ProductFactory(stock=3).pk, quantity=1)
     assert query.first(shopper.pk).cart_changed_at is not None
     assert query.first(10**9) is None
 

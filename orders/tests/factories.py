@@ -5,7 +5,7 @@ import factory
 
 from accounts.tests.factories import UserFactory
 from orders.models import Order, OrderItem
-from orders.services import Address, order_number_for, order_place
+from orders.services import Address, order_place
 from products.tests.factories import ProductFactory
 
 
@@ -92,14 +92,6 @@ class OrderFactory(factory.django.DjangoModelFactory):
     subtotal = "19.99"
     total = "19.99"
     currency = "USD"
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        order = super()._create(model_class, *args, **kwargs)
-        if not order.number:
-            order.number = order_number_for(order.pk)
-            order.save(update_fields=["number"])
-        return order
 
 
 class OrderItemFactory(factory.django.DjangoModelFactory):

@@ -12,9 +12,8 @@ from accounts.tests.factories import StaffFactory, UserFactory
 from carts.models import CartItem
 from carts.tests.factories import CartItemFactory
 from orders.models import Order
-from orders.services import order_set_status
+from orders.services import CHECKOUT_TOKEN_SESSION_KEY, order_set_status
 from orders.tests.factories import OrderFactory, OrderItemFactory, checkout_data
-from orders.views import CHECKOUT_TOKEN_SESSION_KEY
 from products.models import Product, StockMovement
 from products.tests.factories import ProductFactory
 
