@@ -1,11 +1,14 @@
-"""Business rules for accounts: one-time codes, sign-up, password reset, profile, blocking."""
+"""Business rules for accounts: sign-up, password reset, profile, e-mail change, blocking.
+
+One-time codes are in accounts.otp (as contrib.auth keeps its tokens in tokens.py); the demo
+users in accounts.demo.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -20,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
+from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
@@ -30,266 +33,25 @@ from myecommerce.security_store import security_cache
 
 from . import lockout
 from .models import OneTimeCode, User
+from .otp import (
+    OTP_ERRORS,
+    OTP_KEEP_AFTER_EXPIRY,
+    OTP_LIFETIME,
+    OTP_MAX_ATTEMPTS,
+    OTP_RESEND_INTERVAL,
+    OTP_THROTTLES,
+    otp_decoy_check,
+    otp_decoy_issue,
+    otp_issue,
+    otp_verify,
+)
 
 logger = logging.getLogger(__name__)
 
 CUSTOMERS_GROUP = "Customers"
 STORE_MANAGERS_GROUP = "Store managers"
 
-OTP_LENGTH = 6
-OTP_LIFETIME = timedelta(minutes=10)
-OTP_MAX_ATTEMPTS = 5
-OTP_RESEND_INTERVAL = timedelta(minutes=1)
-
 AVATAR_SIZE = (256, 256)
-
-OTP_ERRORS = {
-    "no_code": _("There is no code waiting for you. Please ask for a new one."),
-    "invalid": _("That code is not right. Check the e-mail and try again."),
-    "expired": _("This code has expired. Please ask for a new one."),
-    "used": _("This code has already been used. Please ask for a new one."),
-    "superseded": _("A newer code has been sent since. Please use the latest one."),
-    "too_many_attempts": _(
-        "Too many wrong tries: this code no longer works. Please ask for a new one."
-    ),
-    "wrong_purpose": _("This code was sent for %(purpose)s, not for this step."),
-    "throttled": _(
-        "A code was sent less than a minute ago. Please wait %(seconds)s seconds before "
-        "asking for another one."
-    ),
-    "throttled_ip": _(
-        "Too many codes have been sent from your network in the last hour. Please try again "
-        "in %(minutes)s minutes."
-    ),
-}
-# Both mean "not now": callers that must not tell (password reset) ignore either.
-OTP_THROTTLES = {"throttled", "throttled_ip"}
-OTP_IP_WINDOW = timedelta(hours=1)
-
-EMAIL_SUBJECTS = {
-    OneTimeCode.Purpose.SIGNUP: _("Your sign-up code"),
-    OneTimeCode.Purpose.RESET: _("Your password reset code"),
-    OneTimeCode.Purpose.EMAIL_CHANGE: _("Confirm your new e-mail address"),
-}
-
-
-# ------------------------------------------------------------------------------
-# One-time codes
-# ------------------------------------------------------------------------------
-def otp_hash(*, user_id: int, purpose: str, code: str) -> str:
-    """HMAC-SHA256 (keyed by SECRET_KEY) of the code, bound to its user and purpose."""
-    return salted_hmac(
-        "accounts.OneTimeCode", f"{user_id}:{purpose}:{code}", algorithm="sha256"
-    ).hexdigest()
-
-
-def _otp_send(*, to: str, code: str, purpose: str, username: str) -> None:
-    context = {
-        "code": code,
-        "purpose": purpose,
-        "username": username,
-        "minutes": int(OTP_LIFETIME.total_seconds() // 60),
-        "store_name": settings.STORE_NAME,
-    }
-    # An outbox row in the caller's transaction, sent after commit; never raises. A decoy
-    # (to="") goes the same way addressed to nobody, which the mail backend drops.
-    email_dispatch(
-        to=[to] if to else [],
-        subject=str(EMAIL_SUBJECTS[purpose]),
-        text=render_to_string("accounts/email/one_time_code.txt", context),
-        html=render_to_string("accounts/email/one_time_code.html", context),
-        expires=OTP_LIFETIME.total_seconds(),
-    )
-
-
-def _otp_throttle(*, user: User, purpose: str, to: str, client_ip: str | None, now) -> None:
-    """Refuse a code (ValidationError "throttled" / "throttled_ip") if one went out in the last
-    minute for this user and purpose, or to this address from another account, or if the client's
-    address has had ACCOUNTS_CODES_PER_IP_PER_HOUR codes in the last hour.
-
-    Counted from the codes themselves (database rows), where no cache eviction can lose them.
-    """
-    recent = OneTimeCode.objects.filter(created_at__gt=now - OTP_RESEND_INTERVAL)
-    last = (
-        (recent.filter(user=user, purpose=purpose) | recent.filter(sent_to=to).exclude(user=user))
-        .order_by("-created_at")
-        .first()
-    )
-    if last is not None:
-        wait = OTP_RESEND_INTERVAL - (now - last.created_at)
-        raise ValidationError(
-            OTP_ERRORS["throttled"],
-            code="throttled",
-            params={"seconds": max(1, int(wait.total_seconds()))},
-        )
-    if not client_ip:
-        return
-    limit = settings.ACCOUNTS_CODES_PER_IP_PER_HOUR
-    window = OneTimeCode.objects.filter(client_ip=client_ip, created_at__gt=now - OTP_IP_WINDOW)
-    sent = list(window.order_by("-created_at").values_list("created_at", flat=True)[:limit])
-    if len(sent) >= limit:
-        wait = OTP_IP_WINDOW - (now - sent[-1])
-        raise ValidationError(
-            OTP_ERRORS["throttled_ip"],
-            code="throttled_ip",
-            params={"minutes": max(1, round(wait.total_seconds() / 60))},
-        )
-
-
-@transaction.atomic
-def otp_issue(
-    *, user: User, purpose: str, new_email: str = "", client_ip: str | None = None
-) -> OneTimeCode:
-    """Create a code for `purpose` and e-mail it after commit.
-
-    At most one code a minute per user and purpose, and per destination address whichever
-    account asks (ValidationError code "throttled"); at most ACCOUNTS_CODES_PER_IP_PER_HOUR
-    an hour per client address (code "throttled_ip").
-    A new code replaces earlier ones: only the newest code of a purpose is accepted.
-    An e-mail change code goes to `new_email`, every other code to the user's address.
-    """
-    # Lock the user row so two simultaneous requests cannot both pass the throttle.
-    User.objects.select_for_update().filter(pk=user.pk).exists()
-    now = timezone.now()
-    to = (new_email or user.email).strip().lower()
-    _otp_throttle(user=user, purpose=purpose, to=to, client_ip=client_ip, now=now)
-    code = f"{secrets.randbelow(10**OTP_LENGTH):0{OTP_LENGTH}d}"
-    otc = OneTimeCode.objects.create(
-        user=user,
-        purpose=purpose,
-        code_hash=otp_hash(user_id=user.pk, purpose=purpose, code=code),
-        new_email=new_email,
-        sent_to=to,
-        client_ip=client_ip or None,
-        created_at=now,
-        expires_at=now + OTP_LIFETIME,
-    )
-    # Written to the outbox with the code's row; sent after commit (mailer).
-    _otp_send(to=to, code=code, purpose=purpose, username=user.username)
-    return otc
-
-
-def _otp_decoy_issue(*, purpose: str) -> None:
-    """What otp_issue does for a real account, for nobody: a random code, its hash and a
-    rendered e-mail through email_dispatch after commit, with no recipient. A request about an
-    address without an account then costs what a real one costs, so timing cannot tell them apart.
-    """
-    code = f"{secrets.randbelow(10**OTP_LENGTH):0{OTP_LENGTH}d}"
-    otp_hash(user_id=0, purpose=purpose, code=code)
-    _otp_send(to="", code=code, purpose=purpose, username="")
-
-
-def _otp_decoy_check(*, purpose: str, code: str) -> None:
-    """What _otp_check does for a wrong code, for nobody (no account has id 0): the same
-    hashes and the same queries, so a refusal for an unknown address takes as long."""
-    ghost = User(pk=0)
-    with transaction.atomic():
-        OneTimeCode.objects.select_for_update().filter(user=ghost, purpose=purpose).order_by(
-            "-created_at", "-pk"
-        ).first()
-        otp_hash(user_id=0, purpose=purpose, code=code)
-        OneTimeCode.objects.filter(user=ghost, purpose=purpose).update(attempts=F("attempts") + 1)
-        OneTimeCode.objects.filter(user=ghost, purpose=purpose).values("attempts").first()
-    live = OneTimeCode(user=ghost, purpose=purpose, expires_at=timezone.now() + OTP_LIFETIME)
-    _otp_explain_mismatch(user=ghost, purpose=purpose, code=code, latest=live)
-
-
-OTP_KEEP_AFTER_EXPIRY = timedelta(days=1)
-
-
-def otp_delete_expired(*, now=None) -> int:
-    """Delete codes that expired more than OTP_KEEP_AFTER_EXPIRY ago; return how many.
-
-    Run daily (`manage.py clear_codes`). A day is far beyond the resend throttle and the
-    code lifetime, so no limit or explanation ("this code has expired") depends on them.
-    """
-    cutoff = (now or timezone.now()) - OTP_KEEP_AFTER_EXPIRY
-    deleted, _ = OneTimeCode.objects.filter(expires_at__lt=cutoff).delete()
-    return deleted
-
-
-def _otp_check(*, user: User, purpose: str, code: str) -> tuple[str, OneTimeCode | None, dict]:
-    """Check and (on success) consume a code. Returns (outcome, code row, message params).
-
-    Runs in its own transaction and never raises for a wrong code, so the counted try is
-    committed even though the caller then refuses the request.
-    """
-    with transaction.atomic():
-        latest = (
-            OneTimeCode.objects.select_for_update()
-            .filter(user=user, purpose=purpose)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
-        if latest is None:
-            return "no_code", None, {}
-        if latest.attempts >= OTP_MAX_ATTEMPTS:
-            return "too_many_attempts", latest, {}
-        candidate = otp_hash(user_id=user.pk, purpose=purpose, code=code)
-        if constant_time_compare(latest.code_hash, candidate):
-            if latest.is_used:
-                return "used", latest, {}
-            if latest.is_expired:
-                return "expired", latest, {}
-            latest.used_at = timezone.now()
-            latest.save(update_fields=["used_at"])
-            return "ok", latest, {}
-
-        # A wrong code: count the try against the live code.
-        if not latest.is_used and not latest.is_expired:
-            OneTimeCode.objects.filter(pk=latest.pk).update(attempts=F("attempts") + 1)
-            latest.refresh_from_db(fields=["attempts"])
-            if latest.attempts >= OTP_MAX_ATTEMPTS:
-                return "too_many_attempts", latest, {}
-        outcome, params = _otp_explain_mismatch(
-            user=user, purpose=purpose, code=code, latest=latest
-        )
-        return outcome, latest, params
-
-
-def _otp_explain_mismatch(
-    *, user: User, purpose: str, code: str, latest: OneTimeCode
-) -> tuple[str, dict]:
-    """Say why a code that is not the latest one for `purpose` was refused."""
-    other_purposes = {
-        otp_hash(user_id=user.pk, purpose=other, code=code): other
-        for other in OneTimeCode.Purpose.values
-        if other != purpose
-    }
-    matched = user.one_time_codes.filter(code_hash__in=other_purposes).first()
-    if matched is not None:
-        label = OneTimeCode.Purpose(matched.purpose).label
-        return "wrong_purpose", {"purpose": str(label).lower()}
-    earlier = (
-        user.one_time_codes.filter(
-            purpose=purpose, code_hash=otp_hash(user_id=user.pk, purpose=purpose, code=code)
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if earlier is not None:
-        return ("used" if earlier.is_used else "superseded"), {}
-    if latest.is_used:
-        return "no_code", {}
-    if latest.is_expired:
-        return "expired", {}
-    return "invalid", {}
-
-
-def otp_verify(*, user: User | None, purpose: str, code: str) -> OneTimeCode:
-    """Accept `code` for `user` and `purpose`, once. Raises ValidationError saying why not.
-
-    Do not call inside an outer transaction: a wrong try must be committed even though
-    this raises (otherwise the 5-try limit could be bypassed).
-    """
-    if user is None:
-        # An unknown account (e.g. password reset for an address nobody uses) looks exactly
-        # like a wrong code.
-        raise ValidationError(OTP_ERRORS["invalid"], code="invalid")
-    outcome, otc, params = _otp_check(user=user, purpose=purpose, code=(code or "").strip())
-    if outcome == "ok":
-        return otc
-    raise ValidationError(OTP_ERRORS[outcome], code=outcome, params=params or None)
 
 
 # ------------------------------------------------------------------------------
@@ -380,7 +142,7 @@ def user_verification_resend(
             raise ValidationError(
                 OTP_ERRORS["throttled"], code="throttled", params={"seconds": wait}
             )
-        _otp_decoy_issue(purpose=OneTimeCode.Purpose.SIGNUP)
+        otp_decoy_issue(purpose=OneTimeCode.Purpose.SIGNUP)
         return
     otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP, client_ip=client_ip)
 
@@ -392,7 +154,7 @@ def user_verify_email(*, user: User | None, code: str, email: str = "") -> User:
     one would be (the decoy), after the same work.
     """
     if user is None:
-        _otp_decoy_check(purpose=OneTimeCode.Purpose.SIGNUP, code=code)
+        otp_decoy_check(purpose=OneTimeCode.Purpose.SIGNUP, code=code)
         outcome = _reset_decoy_refusal(email=_signup_decoy_email(email))
         raise ValidationError(OTP_ERRORS[outcome], code=outcome)
     otp_verify(user=user, purpose=OneTimeCode.Purpose.SIGNUP, code=code)
@@ -414,7 +176,7 @@ def password_reset_request(*, email: str, client_ip: str | None = None) -> User 
     user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
     if user is None:
         if not _reset_decoy_issue(email=email):
-            _otp_decoy_issue(purpose=OneTimeCode.Purpose.RESET)
+            otp_decoy_issue(purpose=OneTimeCode.Purpose.RESET)
         return None
     try:
         otp_issue(user=user, purpose=OneTimeCode.Purpose.RESET, client_ip=client_ip)
@@ -459,7 +221,7 @@ def _reset_decoy_issue(*, email: str) -> int:
 
 
 def _reset_decoy_refusal(*, email: str) -> str:
-    """The outcome a wrong code would have had (see _otp_check), counting this try."""
+    """The outcome a wrong code would have had (see accounts.otp), counting this try."""
     key = _reset_decoy_key(email)
     decoy = security_cache().get(key)
     if decoy is None:
@@ -481,7 +243,7 @@ def password_reset_confirm(*, user: User | None, code: str, password: str, email
     for a real account would be (see the decoy above).
     """
     if user is None:
-        _otp_decoy_check(purpose=OneTimeCode.Purpose.RESET, code=code)
+        otp_decoy_check(purpose=OneTimeCode.Purpose.RESET, code=code)
         outcome = _reset_decoy_refusal(email=email)
         raise ValidationError(OTP_ERRORS[outcome], code=outcome)
     otp_verify(user=user, purpose=OneTimeCode.Purpose.RESET, code=code)

@@ -288,7 +288,7 @@ AXES_CACHE = "security"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "myecommerce.proxies.client_ip"
 AXES_VERBOSE = False
-# One-time codes (accounts.services.otp_issue): one a minute per account and purpose and per
+# One-time codes (accounts.otp.otp_issue): one a minute per account and purpose and per
 # destination address; at most this many an hour from one client address (an IPv6 /64).
 ACCOUNTS_CODES_PER_IP_PER_HOUR = env.int("CODES_PER_IP_PER_HOUR", default=20)
 # The old address is told of an e-mail change with a link that undoes it for this many days.

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from accounts import services
+from accounts import otp, services
 from accounts.models import OneTimeCode, User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from products.tests.factories import ProductFactory
@@ -47,15 +47,13 @@ EMAIL_VERIFY_URL = reverse("accounts:email-verify")
 ORDERS_URL = reverse("orders:list")
 NEW_PASSWORD = "n3w-Passw0rd!x"
 
-CODE_SPACE = 10**services.OTP_LENGTH
-GUESSES_PER_HOUR = services.OTP_MAX_ATTEMPTS * int(
-    timedelta(hours=1) / services.OTP_RESEND_INTERVAL
-)
+CODE_SPACE = 10**otp.OTP_LENGTH
+GUESSES_PER_HOUR = otp.OTP_MAX_ATTEMPTS * int(timedelta(hours=1) / otp.OTP_RESEND_INTERVAL)
 
 
 def _wrong(code: str, k: int) -> str:
     """The k-th value that is certainly not `code`."""
-    return f"{(int(code) + k) % CODE_SPACE:0{services.OTP_LENGTH}d}"
+    return f"{(int(code) + k) % CODE_SPACE:0{otp.OTP_LENGTH}d}"
 
 
 def _a_minute_passes(**delta) -> None:
@@ -79,9 +77,9 @@ def _reset_data(code: str) -> dict:
 # ------------------------------------------------------------------------------
 def test_the_stated_odds_follow_from_the_settings():
     assert CODE_SPACE == 1_000_000
-    assert services.OTP_MAX_ATTEMPTS == 5
-    assert services.OTP_RESEND_INTERVAL.total_seconds() == 60
-    assert services.OTP_LIFETIME.total_seconds() == 600
+    assert otp.OTP_MAX_ATTEMPTS == 5
+    assert otp.OTP_RESEND_INTERVAL.total_seconds() == 60
+    assert otp.OTP_LIFETIME.total_seconds() == 600
     assert GUESSES_PER_HOUR == 300
     per_hour = GUESSES_PER_HOUR / CODE_SPACE
     per_day = 24 * GUESSES_PER_HOUR / CODE_SPACE
@@ -311,7 +309,7 @@ def _reset_answers(email: str, sent, passwords: list[str], later=None) -> list[s
 
 def test_wrong_reset_codes_are_answered_alike_for_known_and_unknown_addresses(sent):
     UserFactory(email="known@example.com")
-    tries = [NEW_PASSWORD] * (services.OTP_MAX_ATTEMPTS + 1)
+    tries = [NEW_PASSWORD] * (otp.OTP_MAX_ATTEMPTS + 1)
     known = _reset_answers("known@example.com", sent, tries)
     assert _reset_answers("unknown@example.com", sent, tries) == known
     assert "That code is not right" in known[0]
@@ -320,7 +318,7 @@ def test_wrong_reset_codes_are_answered_alike_for_known_and_unknown_addresses(se
 
 def test_an_expired_reset_is_answered_alike_for_known_and_unknown_addresses(sent):
     UserFactory(email="known@example.com")
-    later = services.OTP_LIFETIME + timedelta(seconds=1)
+    later = otp.OTP_LIFETIME + timedelta(seconds=1)
     known = _reset_answers("known@example.com", sent, [NEW_PASSWORD], later=later)
     assert _reset_answers("unknown@example.com", sent, [NEW_PASSWORD], later=later) == known
     assert "This code has expired" in known[0]

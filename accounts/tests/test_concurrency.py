@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts import services
+from accounts import otp
 from accounts.models import OneTimeCode
 from accounts.tests.factories import UserFactory
 
@@ -24,11 +24,11 @@ def _run_together(run_at_once, target, count):
 
 def test_a_code_entered_twice_at_once_is_accepted_once(mailoutbox, code_in, run_at_once):
     user = UserFactory(email_verified=False)
-    services.otp_issue(user=user, purpose=SIGNUP)  # no outer transaction: mail goes at once
+    otp.otp_issue(user=user, purpose=SIGNUP)  # no outer transaction: mail goes at once
     code = code_in(mailoutbox[0])
 
     results = _run_together(
-        run_at_once, lambda: services.otp_verify(user=user, purpose=SIGNUP, code=code).pk, count=6
+        run_at_once, lambda: otp.otp_verify(user=user, purpose=SIGNUP, code=code).pk, count=6
     )
 
     assert sum(1 for r in results if isinstance(r, int)) == 1
@@ -38,7 +38,7 @@ def test_a_code_entered_twice_at_once_is_accepted_once(mailoutbox, code_in, run_
 def test_simultaneous_resends_send_one_code(run_at_once):
     user = UserFactory(email_verified=False)
     results = _run_together(
-        run_at_once, lambda: services.otp_issue(user=user, purpose=SIGNUP).pk, count=6
+        run_at_once, lambda: otp.otp_issue(user=user, purpose=SIGNUP).pk, count=6
     )
     assert sum(1 for r in results if isinstance(r, int)) == 1
     assert OneTimeCode.objects.filter(user=user).count() == 1
@@ -46,11 +46,11 @@ def test_simultaneous_resends_send_one_code(run_at_once):
 
 def test_simultaneous_wrong_tries_are_all_counted(mailoutbox, code_in, run_at_once):
     user = UserFactory(email_verified=False)
-    services.otp_issue(user=user, purpose=SIGNUP)
+    otp.otp_issue(user=user, purpose=SIGNUP)
     wrong = f"{(int(code_in(mailoutbox[0])) + 1) % 1_000_000:06d}"
 
     _run_together(
-        run_at_once, lambda: services.otp_verify(user=user, purpose=SIGNUP, code=wrong), count=8
+        run_at_once, lambda: otp.otp_verify(user=user, purpose=SIGNUP, code=wrong), count=8
     )
 
     assert OneTimeCode.objects.get(user=user).attempts == 5

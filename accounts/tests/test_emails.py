@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts import services
+from accounts import otp
 from accounts.models import OneTimeCode
 from accounts.tests.factories import UserFactory
 from myecommerce.tests.wording import text_of_html, wording_problems
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("purpose", list(OneTimeCode.Purpose))
 def test_code_email_reads_as_proper_sentences(sent, mailoutbox, purpose):
     with sent():
-        services.otp_issue(user=UserFactory(username="ada"), purpose=purpose)
+        otp.otp_issue(user=UserFactory(username="ada"), purpose=purpose)
 
     message = mailoutbox[0]
     html, _mimetype = message.alternatives[0]

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from accounts import services
+from accounts import otp, services
 from accounts.models import OneTimeCode, User
 from accounts.tests.factories import UserFactory
 
@@ -26,7 +26,7 @@ def issue(sent, mailoutbox, code_in):
 
     def _issue(user, purpose=SIGNUP, **kwargs):
         with sent():
-            otc = services.otp_issue(user=user, purpose=purpose, **kwargs)
+            otc = otp.otp_issue(user=user, purpose=purpose, **kwargs)
         return otc, code_in(mailoutbox[-1])
 
     return _issue
@@ -49,14 +49,14 @@ def _error_code(excinfo) -> str:
 # ------------------------------------------------------------------------------
 def test_issued_code_is_six_digits_from_secrets_and_only_its_hash_is_stored(sent, mailoutbox):
     user = UserFactory()
-    randbelow = mock.patch("accounts.services.secrets.randbelow", return_value=42)
+    randbelow = mock.patch("accounts.otp.secrets.randbelow", return_value=42)
     with randbelow as patched, sent():
-        otc = services.otp_issue(user=user, purpose=SIGNUP)
+        otc = otp.otp_issue(user=user, purpose=SIGNUP)
     patched.assert_called_once_with(1_000_000)
     assert "000042" in mailoutbox[0].body
     assert "000042" not in otc.code_hash
     assert len(otc.code_hash) == 64
-    assert otc.code_hash == services.otp_hash(user_id=user.pk, purpose=SIGNUP, code="000042")
+    assert otc.code_hash == otp.otp_hash(user_id=user.pk, purpose=SIGNUP, code="000042")
 
 
 def test_issued_code_lives_ten_minutes(issue):
@@ -76,7 +76,7 @@ def test_code_email_has_text_and_html_and_goes_to_the_user(issue, mailoutbox):
 
 def test_code_email_is_sent_only_after_commit(django_capture_on_commit_callbacks, mailoutbox):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.otp_issue(user=UserFactory(), purpose=SIGNUP)
+        otp.otp_issue(user=UserFactory(), purpose=SIGNUP)
     assert mailoutbox == []
     assert len(callbacks) == 1
 
@@ -91,7 +91,7 @@ def test_second_code_within_a_minute_is_refused(issue):
     user = UserFactory()
     issue(user)
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_issue(user=user, purpose=SIGNUP)
+        otp.otp_issue(user=user, purpose=SIGNUP)
     assert _error_code(excinfo) == "throttled"
     assert "seconds" in excinfo.value.messages[0]
 
@@ -117,7 +117,7 @@ def test_throttle_is_per_purpose(issue, mailoutbox):
 def test_right_code_is_accepted_once(issue):
     user = UserFactory()
     otc, code = issue(user)
-    assert services.otp_verify(user=user, purpose=SIGNUP, code=code).pk == otc.pk
+    assert otp.otp_verify(user=user, purpose=SIGNUP, code=code).pk == otc.pk
     otc.refresh_from_db()
     assert otc.used_at is not None
 
@@ -125,9 +125,9 @@ def test_right_code_is_accepted_once(issue):
 def test_reusing_a_code_is_refused(issue):
     user = UserFactory()
     _otc, code = issue(user)
-    services.otp_verify(user=user, purpose=SIGNUP, code=code)
+    otp.otp_verify(user=user, purpose=SIGNUP, code=code)
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=user, purpose=SIGNUP, code=code)
+        otp.otp_verify(user=user, purpose=SIGNUP, code=code)
     assert _error_code(excinfo) == "used"
     assert "already been used" in excinfo.value.messages[0]
 
@@ -137,7 +137,7 @@ def test_wrong_code_is_refused_and_counted(issue):
     otc, code = issue(user)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+        otp.otp_verify(user=user, purpose=SIGNUP, code=wrong)
     assert _error_code(excinfo) == "invalid"
     otc.refresh_from_db()
     assert otc.attempts == 1 and otc.used_at is None
@@ -150,11 +150,11 @@ def test_sixth_try_is_refused_even_with_the_right_code(issue):
     outcomes = []
     for _ in range(5):
         with pytest.raises(ValidationError) as excinfo:
-            services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+            otp.otp_verify(user=user, purpose=SIGNUP, code=wrong)
         outcomes.append(_error_code(excinfo))
     assert outcomes == ["invalid"] * 4 + ["too_many_attempts"]
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=user, purpose=SIGNUP, code=code)
+        otp.otp_verify(user=user, purpose=SIGNUP, code=code)
     assert _error_code(excinfo) == "too_many_attempts"
     otc.refresh_from_db()
     assert otc.attempts == 5 and otc.used_at is None
@@ -166,8 +166,8 @@ def test_four_wrong_tries_then_the_right_code_works(issue):
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(4):
         with pytest.raises(ValidationError):
-            services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
-    services.otp_verify(user=user, purpose=SIGNUP, code=code)
+            otp.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+    otp.otp_verify(user=user, purpose=SIGNUP, code=code)
 
 
 def test_expired_code_is_refused(issue):
@@ -176,7 +176,7 @@ def test_expired_code_is_refused(issue):
     later = timezone.now() + timedelta(minutes=10, seconds=1)
     frozen = mock.patch("django.utils.timezone.now", return_value=later)
     with frozen, pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=user, purpose=SIGNUP, code=code)
+        otp.otp_verify(user=user, purpose=SIGNUP, code=code)
     assert _error_code(excinfo) == "expired"
     assert "expired" in excinfo.value.messages[0]
 
@@ -186,7 +186,7 @@ def test_code_still_works_just_before_expiry(issue):
     _otc, code = issue(user)
     later = timezone.now() + timedelta(minutes=9, seconds=55)
     with mock.patch("django.utils.timezone.now", return_value=later):
-        services.otp_verify(user=user, purpose=SIGNUP, code=code)
+        otp.otp_verify(user=user, purpose=SIGNUP, code=code)
 
 
 def test_wrong_code_after_expiry_says_expired(issue):
@@ -195,7 +195,7 @@ def test_wrong_code_after_expiry_says_expired(issue):
     _age(otc, minutes=11)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=user, purpose=SIGNUP, code=wrong)
+        otp.otp_verify(user=user, purpose=SIGNUP, code=wrong)
     assert _error_code(excinfo) == "expired"
 
 
@@ -204,7 +204,7 @@ def test_code_for_another_purpose_is_refused_with_its_purpose_named(issue):
     _signup, signup_code = issue(user, SIGNUP)
     reset, _reset_code = issue(user, RESET)
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=user, purpose=RESET, code=signup_code)
+        otp.otp_verify(user=user, purpose=RESET, code=signup_code)
     assert _error_code(excinfo) == "wrong_purpose"
     assert "sign-up" in excinfo.value.messages[0]
     reset.refresh_from_db()
@@ -216,7 +216,7 @@ def test_code_of_another_user_is_refused(issue):
     _otc, code = issue(owner)
     issue(other)
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=other, purpose=SIGNUP, code=code)
+        otp.otp_verify(user=other, purpose=SIGNUP, code=code)
     assert _error_code(excinfo) == "invalid"
 
 
@@ -228,20 +228,20 @@ def test_older_code_is_refused_once_a_newer_one_was_sent(issue):
     if new_code == old_code:  # one chance in a million
         pytest.skip("both codes happen to be equal")
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=user, purpose=SIGNUP, code=old_code)
+        otp.otp_verify(user=user, purpose=SIGNUP, code=old_code)
     assert _error_code(excinfo) == "superseded"
-    services.otp_verify(user=user, purpose=SIGNUP, code=new_code)
+    otp.otp_verify(user=user, purpose=SIGNUP, code=new_code)
 
 
 def test_verifying_without_any_code_is_refused():
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=UserFactory(), purpose=SIGNUP, code="123456")
+        otp.otp_verify(user=UserFactory(), purpose=SIGNUP, code="123456")
     assert _error_code(excinfo) == "no_code"
 
 
 def test_verifying_for_no_user_looks_like_a_wrong_code():
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_verify(user=None, purpose=RESET, code="123456")
+        otp.otp_verify(user=None, purpose=RESET, code="123456")
     assert _error_code(excinfo) == "invalid"
 
 
@@ -278,15 +278,16 @@ def work():
             mock.patch.object(
                 MD5PasswordHasher, "encode", autospec=True, side_effect=MD5PasswordHasher.encode
             ) as hashes,
-            mock.patch("accounts.services.otp_hash", wraps=services.otp_hash) as code_hashes,
+            mock.patch("accounts.otp.otp_hash", wraps=otp.otp_hash) as code_hashes,
             mock.patch("accounts.services.email_dispatch", wraps=services.email_dispatch) as mail,
+            mock.patch("accounts.otp.email_dispatch", wraps=otp.email_dispatch) as code_mail,
             CaptureQueriesContext(connection) as queries,
         ):
             yield counts
         counts.update(
             passwords=hashes.call_count,
             codes=code_hashes.call_count,
-            mails=mail.call_count,
+            mails=mail.call_count + code_mail.call_count,
             queries=len(queries),
         )
 
@@ -666,17 +667,17 @@ def test_one_client_address_gets_a_limited_number_of_codes_an_hour(sent, mailout
     users = [UserFactory(username=f"u{n}") for n in range(5)]
     for user in users[:3]:
         with sent():
-            services.otp_issue(user=user, purpose=SIGNUP, client_ip="203.0.113.9")
+            otp.otp_issue(user=user, purpose=SIGNUP, client_ip="203.0.113.9")
     with pytest.raises(ValidationError) as excinfo:
-        services.otp_issue(user=users[3], purpose=SIGNUP, client_ip="203.0.113.9")
+        otp.otp_issue(user=users[3], purpose=SIGNUP, client_ip="203.0.113.9")
     assert excinfo.value.code == "throttled_ip"
     assert "60 minutes" in excinfo.value.messages[0]
     with sent():  # another address is not held back
-        services.otp_issue(user=users[3], purpose=SIGNUP, client_ip="203.0.113.10")
+        otp.otp_issue(user=users[3], purpose=SIGNUP, client_ip="203.0.113.10")
     for otc in OneTimeCode.objects.filter(client_ip="203.0.113.9"):
         _age(otc, hours=1)
     with sent():  # an hour later, the first address may ask again
-        services.otp_issue(user=users[4], purpose=SIGNUP, client_ip="203.0.113.9")
+        otp.otp_issue(user=users[4], purpose=SIGNUP, client_ip="203.0.113.9")
     assert len(mailoutbox) == 5
 
 
@@ -768,7 +769,7 @@ def test_clear_codes_deletes_codes_expired_over_a_day_ago_only():
             user=user,
             purpose=SIGNUP,
             code_hash="x",
-            created_at=now - expired_ago - services.OTP_LIFETIME,
+            created_at=now - expired_ago - otp.OTP_LIFETIME,
             expires_at=now - expired_ago,
         )
 
@@ -785,7 +786,7 @@ def test_clear_codes_deletes_codes_expired_over_a_day_ago_only():
 def test_a_reset_for_an_unknown_address_refuses_codes_as_a_real_one_would():
     services.password_reset_request(email="nobody@example.com")
     outcomes = []
-    for _ in range(services.OTP_MAX_ATTEMPTS + 1):
+    for _ in range(otp.OTP_MAX_ATTEMPTS + 1):
         with pytest.raises(ValidationError) as refused:
             services.password_reset_confirm(
                 user=None, email="Nobody@Example.com ", code="123456", password="x"

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from accounts import services
+from accounts import otp, services
 from accounts.models import OneTimeCode, User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -485,7 +485,7 @@ def test_reset_confirm_with_mismatched_passwords_is_a_form_error(client, sent):
 def test_signup_code_does_not_reset_a_password(client, sent, mailoutbox, code_in):
     user = UserFactory(email_verified=False)
     with sent():
-        services.otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
+        otp.otp_issue(user=user, purpose=OneTimeCode.Purpose.SIGNUP)
         client.post(RESET_URL, {"email": user.email})
     signup_code = code_in(mailoutbox[0])
     response = client.post(RESET_CONFIRM_URL, _reset_data(signup_code))
@@ -936,4 +936,4 @@ def test_signup_with_a_taken_address_looks_exactly_like_a_new_one(sent, mailoutb
 def mock_code(code: str):
     from unittest import mock
 
-    return mock.patch("accounts.services.secrets.randbelow", return_value=int(code))
+    return mock.patch("accounts.otp.secrets.randbelow", return_value=int(code))

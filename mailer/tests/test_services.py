@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import OneTimeCode
-from accounts.services import otp_issue
+from accounts.otp import otp_issue
 from accounts.tests.factories import UserFactory
 from mailer.models import Message
 from mailer.services import email_dispatch, message_send, message_send_due

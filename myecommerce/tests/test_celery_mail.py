@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from accounts.models import OneTimeCode, User
-from accounts.services import otp_hash
+from accounts.otp import otp_hash
 from mailer.models import Message
 from mailer.services import RETRY_BACKOFF_MAX, email_dispatch, retry_delay
 from mailer.tasks import message_deliver

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.services import OTP_KEEP_AFTER_EXPIRY, otp_delete_expired
+from accounts.otp import OTP_KEEP_AFTER_EXPIRY, otp_delete_expired
 
 
 class Command(BaseCommand):
