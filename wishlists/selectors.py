@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from carts.selectors import images_prefetch
+from products.selectors import product_images_prefetch
 
 from .models import WishlistItem
 
@@ -17,7 +17,7 @@ def wishlist_items(*, user: Shopper) -> QuerySet[WishlistItem]:
     return (
         WishlistItem.objects.filter(user=user)
         .select_related("product", "product__category")
-        .prefetch_related(images_prefetch("product__images"))
+        .prefetch_related(product_images_prefetch("product__images"))
     )
 
 
