@@ -14,6 +14,7 @@ from accounts.tests.factories import UserFactory
 from carts.tests.factories import CartItemFactory
 from orders.models import Order, OrderItem, OrderStatusChange
 from orders.services import (
+    CHECKOUT_TOKEN_SESSION_KEY,
     OrderAlreadyPlaced,
     order_cancel,
     order_expire_overdue,
@@ -91,6 +92,48 @@ def test_two_submits_of_the_same_form_at_once_make_one_order(run_at_once):
 
     assert [outcome for outcome, _ in results] == ["ok", "ok"]
     assert results[0][1] == results[1][1]
+    assert Order.objects.count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def test_a_second_submit_whose_session_lost_the_token_waits_for_the_first_in_flight(
+    run_at_once,
+):
+    # The first submit has placed its order but not committed yet when the second arrives
+    # with a session that no longer holds the token: the second must find the first's order
+    # (it waits for the customer's checkout to commit), not call the form stale.
+    import threading
+    import time
+
+    from django.db import transaction
+
+    product = ProductFactory(stock=5)
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=product, quantity=2)
+    token = new_token()
+    placed = threading.Event()
+
+    def first():
+        with transaction.atomic():
+            order = order_place_for(
+                user, checkout_token=token, session={CHECKOUT_TOKEN_SESSION_KEY: token}
+            )
+            placed.set()
+            time.sleep(0.5)  # still in flight
+        return order
+
+    def second():
+        assert placed.wait(timeout=30)
+        try:
+            order_place_for(user, checkout_token=token, session={})
+        except OrderAlreadyPlaced as exc:
+            return exc.order
+        return None
+
+    results = run_at_once([first, second])
+
+    assert [outcome for outcome, _ in results] == ["ok", "ok"]
+    assert results[1][1] == results[0][1]
     assert Order.objects.count() == 1
     assert Product.objects.get(pk=product.pk).stock == 3
 

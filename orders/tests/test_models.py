@@ -16,6 +16,32 @@ def test_an_order_reads_as_its_number_and_links_to_its_page():
     assert order.get_absolute_url() == f"/orders/{order.number}/"
 
 
+def test_an_order_is_numbered_by_its_one_insert(django_assert_num_queries):
+    template = OrderFactory()
+    fields = {
+        f.name: getattr(template, f.name)
+        for f in Order._meta.concrete_fields
+        if f.name not in {"id", "number", "checkout_token"}
+    }
+    with django_assert_num_queries(2):  # the next id, then the INSERT: no second save
+        order = Order.objects.create(**fields)
+    assert order.number == f"ME-{order.pk:06d}"
+    assert Order.objects.filter(number=order.number).count() == 1
+
+
+def test_an_order_cannot_be_stored_without_a_number():
+    order = OrderFactory()
+    with pytest.raises(IntegrityError):
+        Order.objects.filter(pk=order.pk).update(number=None)
+
+
+def test_order_ids_are_not_reused_after_the_newest_order_is_deleted():
+    newest = OrderFactory()
+    gone = newest.pk
+    newest.delete()
+    assert OrderFactory().pk > gone
+
+
 def test_country_codes_read_as_names():
     order = OrderFactory(shipping_country="DE", billing_country="FR")
     assert (order.shipping_country_name, order.billing_country_name) == ("Germany", "France")

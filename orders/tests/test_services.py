@@ -19,7 +19,9 @@ from mailer.models import Message
 from orders import services
 from orders.models import Order, OrderItem
 from orders.services import (
+    CHECKOUT_TOKEN_SESSION_KEY,
     OrderAlreadyPlaced,
+    checkout_token_for,
     order_cancel,
     order_expire,
     order_expire_overdue,
@@ -239,6 +241,79 @@ def test_another_users_checkout_token_is_refused_and_nothing_changes():
     assert exc.value.error_list[0].code == "token_used"
     assert Order.objects.count() == 1 and stock_of(product) == 4
     assert CartItem.objects.filter(cart__user=second_user).count() == 1
+
+
+# The checkout form's token, owned by the service: issued into the session, checked, consumed.
+def test_placing_with_the_sessions_token_consumes_it():
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    session = {}
+    token = checkout_token_for(session=session)
+    assert checkout_token_for(session=session) == token  # the same across reloads
+    order = place(user, checkout_token=token, session=session)
+    assert order.checkout_token == token
+    assert CHECKOUT_TOKEN_SESSION_KEY not in session
+
+
+def test_a_second_submit_after_the_session_gave_up_the_token_finds_the_first_order():
+    user = UserFactory()
+    product = ProductFactory(stock=5)
+    CartItemFactory(cart__user=user, product=product)
+    session = {}
+    token = checkout_token_for(session=session)
+    first = place(user, checkout_token=token, session=session)
+    CartItemFactory(cart__user=user, product=product)  # refilled meanwhile
+    checkout_token_for(session=session)  # and a new checkout page opened
+
+    with pytest.raises(OrderAlreadyPlaced) as exc:
+        place(user, checkout_token=token, session=session)
+
+    assert exc.value.order == first
+    assert Order.objects.count() == 1 and stock_of(product) == 4
+
+
+def test_a_second_submit_whose_session_still_holds_the_token_finds_the_first_order():
+    # Its session was read before the first submit's response saved it (a stale copy).
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    session = {}
+    token = checkout_token_for(session=session)
+    stale = dict(session)
+    first = place(user, checkout_token=token, session=session)
+
+    with pytest.raises(OrderAlreadyPlaced) as exc:
+        place(user, checkout_token=token, session=stale)
+
+    assert exc.value.order == first
+    assert CHECKOUT_TOKEN_SESSION_KEY not in stale
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("session_token", [None, "another-form"])
+def test_a_token_the_session_does_not_hold_and_no_order_used_is_a_stale_form(session_token):
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=5))
+    session = {CHECKOUT_TOKEN_SESSION_KEY: session_token} if session_token else {}
+
+    with pytest.raises(ValidationError) as exc:
+        place(user, checkout_token="old-form", session=session)
+
+    assert exc.value.code == "bad_token"
+    assert not Order.objects.exists()
+    assert CartItem.objects.filter(cart__user=user).count() == 1
+
+
+def test_another_users_token_is_a_stale_form_not_their_order():
+    first_user, second_user = UserFactory(), UserFactory()
+    CartItemFactory(cart__user=first_user, product=ProductFactory(stock=5))
+    CartItemFactory(cart__user=second_user, product=ProductFactory(stock=5))
+    place(first_user, checkout_token="taken")
+
+    with pytest.raises(ValidationError) as exc:
+        place(second_user, checkout_token="taken", session={})
+
+    assert exc.value.code == "bad_token"
+    assert Order.objects.count() == 1
 
 
 def test_order_numbers_are_unique_and_never_reused():
