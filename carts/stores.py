@@ -106,12 +106,13 @@ class SessionCartStore(CartStore):
             raise ValueError("A guest's cart needs a session.")
         lines = self.quantities()
         yield lines
-        if lines:
-            self.session[SESSION_CART_KEY] = {str(pk): qty for pk, qty in lines.items()}
+        stored = {str(pk): qty for pk, qty in lines.items()}
+        if stored == self.session.get(SESSION_CART_KEY, {}):
+            return  # unchanged: the session is not written again
+        if stored:
+            self.session[SESSION_CART_KEY] = stored
         else:
             self.session.pop(SESSION_CART_KEY, None)
-        if isinstance(self.session, SessionBase):
-            self.session.modified = True
 
     def item_count(self) -> int:
         # None with an empty cart; else one: a product deleted since it was added is gone.

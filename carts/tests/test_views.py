@@ -541,7 +541,7 @@ def test_a_users_unchanged_cart_page_is_served_from_the_cache(
     cart_add_product(cart=cart_for(user=shopper), product_id=product.pk, quantity=2)
     first = client.get(CART_URL)
     assert page_status(first) == "miss"
-    with django_assert_max_num_queries(1) as captured:  # the user, with their cart's last change
+    with django_assert_max_num_queries(1) as captured:  # the user; the cart version is cached
         second = client.get(CART_URL)
     assert page_status(second) == "hit"
     assert not any("products_product" in q["sql"] for q in captured.captured_queries)
