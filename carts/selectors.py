@@ -17,6 +17,7 @@ from django.utils.functional import cached_property
 
 from myecommerce.money import money
 from products.models import Product, ProductImage
+from products.selectors import product_images_prefetch
 
 from .stores import SESSION_CART_KEY, CartStore, DatabaseCartStore, cart_for, cart_for_request
 
@@ -113,8 +114,9 @@ class CartSummary:
 
 
 def images_prefetch(lookup: str = "images") -> Prefetch:
-    """Product images in display order, for `lookup` (e.g. "product__images")."""
-    return Prefetch(lookup, queryset=ProductImage.objects.order_by("position", "pk"))
+    """Product images in display order, for `lookup` (e.g. "product__images"): the catalogue's
+    own prefetch, which `Product.prefetched_images()` reads."""
+    return product_images_prefetch(lookup)
 
 
 def cart_get_summary(*, cart: CartStore) -> CartSummary:
