@@ -30,7 +30,8 @@ try {
     for (const [name, value] of Object.entries(page.cookies)) {
       await cdp.send('Network.setCookie', { name, value, url: page.url });
     }
-    const result = (results[page.name] = {});
+    const result = (results[page.name] = { seconds: {} });
+    let started = Date.now();
     try {
       const path = new URL(page.url).pathname;
       const report = await pa11y(page.url, {
@@ -45,7 +46,9 @@ try {
     } catch (error) {
       result.pa11y = [{ code: 'pa11y failed', message: String(error), selector: '' }];
     }
+    result.seconds.pa11y = (Date.now() - started) / 1000;
     if (!page.lighthouse) continue;
+    started = Date.now();
     try {
       const runner = await lighthouse(page.url, {
         port: chrome.port,
@@ -54,6 +57,14 @@ try {
         onlyCategories: ['accessibility', 'seo'],
         throttlingMethod: 'provided',
         disableStorageReset: true,
+        // Only the accessibility and SEO audits are wanted: no screenshots, no waiting for a
+        // quiet CPU or network after load (what the performance category would need).
+        disableFullPageScreenshot: true,
+        skipAboutBlank: true,
+        pauseAfterFcpMs: 0,
+        pauseAfterLoadMs: 0,
+        networkQuietThresholdMs: 0,
+        cpuQuietThresholdMs: 0,
       });
       const lhr = runner.lhr;
       result.finalUrl = lhr.finalDisplayedUrl;
@@ -70,6 +81,7 @@ try {
     } catch (error) {
       result.lighthouse = { error: String(error) };
     }
+    result.seconds.lighthouse = (Date.now() - started) / 1000;
   }
 } finally {
   fs.writeFileSync(output, JSON.stringify(results, null, 1));

@@ -257,6 +257,7 @@ def run_browser_audits(pages: list[Page], base: str, visitors: dict[str, Visitor
             f"{issue.get('code')}: {issue.get('message')} [{issue.get('selector', '')}]"
             for issue in result.get("pa11y", [{"code": "not run", "message": done.stderr[-300:]}])
         ]
+        page.results["seconds"] = sum(result.get("seconds", {}).values())
         if "lighthouse" in result:
             page.results["lighthouse"] = result["lighthouse"]
             final = result.get("finalUrl")
@@ -293,7 +294,7 @@ def problems_of(page: Page) -> list[str]:
 
 
 def print_table(pages: list[Page]) -> None:
-    columns = ("HTTP", "vnu", "pa11y", "a11y", "SEO")
+    columns = ("HTTP", "vnu", "pa11y", "a11y", "SEO", "secs")
     print(f"\n{'page':<22} {'who':<9} " + " ".join(f"{c:>5}" for c in columns) + "  path")
     for page in pages:
         lighthouse = page.results.get("lighthouse") or {}
@@ -303,7 +304,7 @@ def print_table(pages: list[Page]) -> None:
         print(
             f"{page.name:<22} {page.who:<9} {page.results.get('status', '?'):>5} "
             f"{len(page.results.get('vnu', [])):>5} {len(page.results.get('pa11y', [])):>5} "
-            f"{a11y:>5} {seo:>5}  {page.path}"
+            f"{a11y:>5} {seo:>5} {page.results.get('seconds', 0):>5.0f}  {page.path}"
         )
     for page in pages:
         for problem in problems_of(page):
