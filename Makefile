@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate seed bench soak cluster audit clean
+.PHONY: run test lint format migrate seed bench soak cluster audit chaos backup restore clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,20 @@ soak: $(VENV)/.installed
 ## make cluster: two app servers and a Celery worker on one PostgreSQL and one Redis (loopback, ~30 s); see bench/cluster.py
 cluster: $(VENV)/.installed
 	$(PY) bench/cluster.py
+
+## make chaos: the soak's shoppers on a private PostgreSQL and Redis; PostgreSQL is SIGKILLed and
+## Redis stopped for 20 s mid-trade, then nothing may be lost (CHAOS_SECONDS=75; see bench/chaos.py)
+chaos: $(VENV)/.installed
+	$(PY) bench/chaos.py
+
+## make backup: pg_dump (custom format) of DATABASE_URL and a tar of MEDIA_ROOT into backups/<time>/
+backup: $(VENV)/.installed
+	$(PY) ops/backup.py backup $(if $(BACKUP),--to $(BACKUP))
+
+## make restore BACKUP=backups/<time>: into DATABASE_URL (a new, empty database) and MEDIA_ROOT
+restore: $(VENV)/.installed
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<time>"; exit 2; }
+	$(PY) ops/backup.py restore --from $(BACKUP)
 
 ## make audit: Nu Html Checker, pa11y (WCAG2AA) and Lighthouse (accessibility, SEO) on every
 ## shopper page, guest and signed in, against gunicorn on loopback (needs node, Java 17, Chromium;

@@ -127,6 +127,7 @@ def catalogue_prepare() -> Catalogue:
     from django.contrib.auth.hashers import make_password
     from django.db.models import Max
 
+    from accounts.models import username_key
     from products.models import Category, Product, StockMovement
     from products.services import product_stock_set
 
@@ -153,6 +154,7 @@ def catalogue_prepare() -> Catalogue:
         [
             User(
                 username=name,
+                username_key=username_key(name),  # bulk_create skips User.save()
                 email=f"{name}@example.com",
                 password=password,
                 email_verified=True,

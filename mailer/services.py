@@ -20,6 +20,7 @@ import time
 from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
@@ -33,10 +34,15 @@ logger = logging.getLogger(__name__)
 # sent, refused for good (5xx) or, for a code, expired.
 RETRY_BACKOFF = 15
 RETRY_BACKOFF_MAX = 600
-# How long a sender owns a message it claimed: longer than any SMTP conversation.
-CLAIM_SECONDS = 300
-# Marking a delivered message sent when the database just went away: tries, seconds apart.
-MARK_SENT_TRIES = 5
+# Marking a delivered message sent when the database just went away (a restart): tries, a
+# second apart.
+MARK_SENT_TRIES = 20
+
+
+def claim_seconds() -> int:
+    """How long a sender owns a message it claimed (MAIL_CLAIM_SECONDS): longer than any SMTP
+    conversation. A sender that dies holding one delays it by this much."""
+    return settings.MAIL_CLAIM_SECONDS
 
 
 def smtp_error_is_permanent(exc: BaseException) -> bool:
@@ -129,7 +135,7 @@ def message_send(*, message_id: int, force: bool = False, now: datetime | None =
     a mail server failure. Returns "sent", "retry", "failed" or "skipped" (not pending, not
     due, or another sender has it)."""
     now = now or timezone.now()
-    claim = now + timedelta(seconds=CLAIM_SECONDS)
+    claim = now + timedelta(seconds=claim_seconds())
     available = Q(pk=message_id, status=Message.Status.PENDING) & (
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     )

@@ -410,6 +410,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("MAIL_SWEEP_SECONDS", default=60.0),
     },
 }
+# A sender owns an outbox message it claimed this long (longer than any SMTP conversation);
+# one that died mid-send delays that message by as much, never sends it twice.
+MAIL_CLAIM_SECONDS = env.int("MAIL_CLAIM_SECONDS", default=300)
 # Redis re-delivers a task not acknowledged within this time: longer than any retry delay.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
