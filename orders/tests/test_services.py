@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -388,6 +388,26 @@ def test_no_email_when_the_order_is_refused(django_capture_on_commit_callbacks, 
     ):
         place(user)
     assert callbacks == [] and mailoutbox == []
+    assert not Message.objects.exists()  # the refused order's transaction left no e-mail
+
+
+def test_an_order_rolled_back_with_its_transaction_leaves_no_e_mail(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    user = UserFactory()
+    CartItemFactory(cart__user=user, product=ProductFactory(stock=3))
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        order = place(user)
+        # The confirmation is an outbox row of the order's own transaction...
+        assert Message.objects.filter(subject__contains=order.number).exists()
+        raise RuntimeError("something after the order failed")
+    # ...so it went with the order.
+    assert not Order.objects.exists() and not Message.objects.exists()
+    assert mailoutbox == []
 
 
 @pytest.mark.parametrize("backend", [SMTPDownBackend, ConnectionRefusedBackend])
