@@ -382,6 +382,58 @@ def outbox_settle(seconds: float) -> dict[str, int]:
     return dict(Counter(Message.objects.values_list("status", flat=True)))
 
 
+class Supervised:
+    """The Celery worker (with its beat) as a process manager runs it: started again when it
+    exits (systemd's Restart=always). Celery 5.x can exit on a lost Redis broker ("Unrecoverable
+    error"); the outbox makes that harmless: the restarted beat sweeps what was not sent."""
+
+    def __init__(self, env: dict[str, str], root: Path):
+        self.env, self.root = env, root
+        self.restarts = 0
+        self.process: Process | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+
+    def spawn(self) -> None:
+        argv = [
+            str(BIN / "celery"),
+            "-A",
+            "myecommerce",
+            "worker",
+            "-B",
+            "--schedule",
+            str(self.root / "celerybeat-schedule"),
+            "-Q",
+            "mail,celery",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        log_path = self.root / f"celery-{self.restarts}.log"
+        self.process = Process("celery", argv, self.env, log_path).start()
+
+    def start(self) -> None:
+        self.spawn()
+        self.thread.start()
+
+    def watch(self) -> None:
+        while not self.stopping.wait(1):
+            if self.process and not self.process.alive():
+                self.restarts += 1
+                log(f"the Celery worker exited; started again (restart {self.restarts})")
+                self.spawn()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=5)
+        if self.process:
+            self.process.stop()
+
+
 # --------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------
@@ -407,28 +459,7 @@ def main() -> int:
     )
     port = free_port()
     server = gunicorn("gunicorn", env, port, root / "gunicorn.log")
-    worker = Process(
-        "celery",
-        [
-            str(BIN / "celery"),
-            "-A",
-            "myecommerce",
-            "worker",
-            "-B",
-            "--schedule",
-            str(root / "celerybeat-schedule"),
-            "-Q",
-            "mail,celery",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env,
-        root / "celery.log",
-    )
+    worker = Supervised(env, root)
     base = f"http://{HOST}:{port}"
     probe = Probe(base)
     timeline: dict[str, float] = {}
@@ -563,7 +594,7 @@ def main() -> int:
             f"  confirmation e-mails: {sum(delivered.values())} for {len(delivered)} orders; "
             f"missing {len(missing)}, more than once {len(doubled)}, for no order {len(stray)}"
         )
-        print(f"  outbox: {outbox}")
+        print(f"  outbox: {outbox}; the Celery worker was restarted {worker.restarts} times")
         for phase in ("up", "postgres down", "postgres restarting", "postgres back", "redis down"):
             answers = {status: n for (p, status), n in PHASES.items() if p == phase}
             print(f"  shoppers' answers, {phase}: {dict(sorted(answers.items(), key=str))}")
