@@ -227,13 +227,16 @@ def test_profile_form_refuses_a_renamed_text_file_as_avatar():
     assert "avatar" in form.errors
 
 
-def test_profile_form_refuses_a_bmp_avatar():
+@pytest.mark.parametrize(
+    ("name", "code"), [("a.bmp", "invalid_image_extension"), ("a.png", "invalid_image_format")]
+)
+def test_profile_form_refuses_a_bmp_avatar_by_its_name_or_its_content(name, code):
     user = UserFactory()
     buffer = io.BytesIO()
     Image.new("RGB", (10, 10)).save(buffer, format="BMP")
-    bmp = SimpleUploadedFile("a.bmp", buffer.getvalue(), content_type="image/bmp")
+    bmp = SimpleUploadedFile(name, buffer.getvalue(), content_type="image/bmp")
     form = ProfileForm(data=_profile(user), files={"avatar": bmp}, instance=user)
-    assert "invalid_image_format" in _codes(form, "avatar")
+    assert code in _codes(form, "avatar")
 
 
 def test_login_form_accepts_a_long_email_address(rf):

@@ -1,3 +1,4 @@
+import re
 from http import HTTPStatus
 from unittest import mock
 
@@ -37,7 +38,10 @@ def test_base_layout_has_navbar_bootstrap_from_our_static_and_footer(client, db)
     assert "<footer" in html
     # Nothing is loaded from another host.
     assert "cdn" not in html.lower()
-    assert 'src="http' not in html and 'href="http' not in html
+    # Only the canonical link names this very site by its absolute URL, as search engines want.
+    assert 'src="http' not in html
+    assert re.findall(r'href="(http[^"]*)"', html) == ["http://testserver/"]
+    assert '<link rel="canonical" href="http://testserver/">' in html
 
 
 def test_navbar_shows_the_account_menu_when_signed_in(client, db):
