@@ -29,6 +29,7 @@ from PIL import Image, ImageOps
 
 from mailer.services import email_dispatch
 from myecommerce.imaging import image_load_bounded
+from myecommerce.middleware import SHARED_SERVICE_ERRORS
 from myecommerce.security_store import security_cache
 
 from . import lockout
@@ -208,31 +209,56 @@ def _reset_decoy_key(email: str) -> str:
     return f"accounts:reset-decoy:{digest}"
 
 
+# While the security store is away a decoy is answered as if just "sent": a real account's
+# codes live in the database and keep working then, so a decoy must not answer 503 instead
+# (that difference would name the addresses that have accounts).
+_DECOY_UNRECORDED = {"sent_at": 0.0, "attempts": 0, "unrecorded": True}
+
+
+def _reset_decoy_read(key: str) -> dict | None:
+    try:
+        return security_cache().get(key)
+    except SHARED_SERVICE_ERRORS:
+        logger.warning("Security store unavailable: a reset decoy is answered without it")
+        return dict(_DECOY_UNRECORDED)
+
+
+def _reset_decoy_write(key: str, decoy: dict) -> None:
+    try:
+        security_cache().set(key, decoy, RESET_DECOY_TIMEOUT.total_seconds())
+    except SHARED_SERVICE_ERRORS:
+        logger.warning("Security store unavailable: a reset decoy is not recorded")
+
+
 def _reset_decoy_issue(*, email: str) -> int:
     """Record a decoy "code"; 0, or the seconds to wait when one was "sent" a moment ago."""
     key = _reset_decoy_key(email)
     now = timezone.now().timestamp()
-    decoy = security_cache().get(key)
+    decoy = _reset_decoy_read(key)
+    if decoy is not None and decoy.get("unrecorded"):
+        return 0
     if decoy is not None and now - decoy["sent_at"] < OTP_RESEND_INTERVAL.total_seconds():
         # as otp_issue's throttle: the earlier "code" stands
         return max(1, int(OTP_RESEND_INTERVAL.total_seconds() - (now - decoy["sent_at"])))
-    security_cache().set(key, {"sent_at": now, "attempts": 0}, RESET_DECOY_TIMEOUT.total_seconds())
+    _reset_decoy_write(key, {"sent_at": now, "attempts": 0})
     return 0
 
 
 def _reset_decoy_refusal(*, email: str) -> str:
     """The outcome a wrong code would have had (see accounts.otp), counting this try."""
     key = _reset_decoy_key(email)
-    decoy = security_cache().get(key)
+    decoy = _reset_decoy_read(key)
     if decoy is None:
         return "no_code"
+    if decoy.get("unrecorded"):
+        return "invalid"  # what a real account's wrong code says
     if decoy["attempts"] >= OTP_MAX_ATTEMPTS:
         return "too_many_attempts"
     expired = timezone.now().timestamp() >= decoy["sent_at"] + OTP_LIFETIME.total_seconds()
     if expired:
         return "expired"
     decoy["attempts"] += 1
-    security_cache().set(key, decoy, RESET_DECOY_TIMEOUT.total_seconds())
+    _reset_decoy_write(key, decoy)
     return "too_many_attempts" if decoy["attempts"] >= OTP_MAX_ATTEMPTS else "invalid"
 
 

@@ -805,3 +805,23 @@ def test_a_reset_never_asked_for_says_there_is_no_code():
     with pytest.raises(ValidationError) as refused:
         services.password_reset_confirm(user=None, email="x@example.com", code="1", password="x")
     assert refused.value.code == "no_code"
+
+
+def test_while_the_security_store_is_away_a_reset_for_an_unknown_address_answers_as_a_real_one():
+    import redis
+
+    real = UserFactory(email="real@example.com")
+    services.password_reset_request(email="real@example.com")
+    away = mock.Mock(
+        **{"get.side_effect": redis.ConnectionError, "set.side_effect": redis.ConnectionError}
+    )
+    with mock.patch("accounts.services.security_cache", return_value=away):
+        assert services.password_reset_request(email="nobody@example.com") is None
+        with pytest.raises(ValidationError) as unknown:
+            services.password_reset_confirm(
+                user=None, code="000000", password="a-Str0ng-pass!", email="nobody@example.com"
+            )
+    with pytest.raises(ValidationError) as known:
+        services.password_reset_confirm(user=real, code="000000", password="a-Str0ng-pass!")
+    assert unknown.value.code == known.value.code == "invalid"
+    assert unknown.value.messages == known.value.messages
