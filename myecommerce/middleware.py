@@ -44,8 +44,10 @@ def _service_errors() -> tuple[type[BaseException], ...]:
 
 # What a shared service that is away raises (Redis, through django-redis or directly).
 SHARED_SERVICE_ERRORS = _service_errors()
-# SQLite's words for a lock it waited for in vain (sqlite3 has no error code in Python 3.11).
+# SQLite's words for a lock it waited for in vain (sqlite3 has no error code in Python 3.11),
+# and for a database file it cannot open (its disk or mount is away).
 SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked")
+SQLITE_GONE_MESSAGES = ("unable to open database file",)
 # PostgreSQL's SQLSTATEs for a server that is going away or not yet back: class 08 (connection
 # exception), admin/crash shutdown and "the database system is starting up".
 POSTGRES_GONE_SQLSTATES = ("57P01", "57P02", "57P03")
@@ -63,7 +65,7 @@ def database_unreachable(exception: BaseException | None) -> bool:
         return True
     if not isinstance(exception, OperationalError):
         return False
-    if str(exception) in SQLITE_BUSY_MESSAGES:
+    if str(exception) in SQLITE_BUSY_MESSAGES + SQLITE_GONE_MESSAGES:
         return True
     cause = exception.__cause__
     if not any(kind.__module__.startswith("psycopg") for kind in type(cause).__mro__):
