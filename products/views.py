@@ -169,6 +169,6 @@ class ProductDetailView(CatalogueAccessMixin, CataloguePageCacheMixin, DetailVie
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         product = self.object
-        context["images"] = list(product.images.all())
+        context["images"] = product.prefetched_images()  # loaded with the product
         context["breadcrumb"] = category_tree().ancestors(product.category_id)
         return context

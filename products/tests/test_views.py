@@ -327,3 +327,17 @@ def test_a_cold_cache_costs_the_tree_and_the_count(
     assert len(cold_sql) == len(warm.captured_queries) + 2
     assert any("COUNT(" in sql for sql in cold_sql)
     assert not any("COUNT(" in q["sql"] for q in warm.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_signed_in_product_page_loads_its_images_once(client, django_assert_num_queries):
+    product = ProductFactory(stock=5)
+    for position in range(3):
+        ProductImageFactory(product=product, position=position)
+    client.force_login(UserFactory())
+    client.get(product.get_absolute_url())  # the session user's first load is not counted
+    # The session user, the product, its images, the cart's quantities, the wishlist.
+    with django_assert_num_queries(5):
+        response = client.get(product.get_absolute_url())
+    assert response.status_code == HTTPStatus.OK
+    assert len(response.context["images"]) == 3
